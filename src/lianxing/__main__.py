@@ -1,0 +1,7 @@
+"""``python -m lianxing`` runs the command line."""
+
+from __future__ import annotations
+
+from lianxing.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Application database: SQLAlchemy models, sessions, migrations, the audit log."""

@@ -1,0 +1,227 @@
+"""Idempotent batch writes into the fact tables.
+
+An import batch is staged first (temporary tables, one per fact table, outside any
+transaction), then merged into the fact tables in ONE transaction:
+
+1. duplicates inside the batch are collapsed by natural key, the row appended last wins;
+2. rows identical to what is stored (every value column ``IS NOT DISTINCT FROM``) are
+   left alone, so re-importing the same file changes nothing, not even ``batch_id``;
+3. new and changed rows replace stored rows by key (delete + insert).
+
+A failure anywhere, or a killed process, leaves the fact tables as they were: the merge
+commits all tables at once or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from lianxing.domain.facts import FACT_TABLES, META_COLUMNS, FactTable
+
+if TYPE_CHECKING:
+    from lianxing.warehouse.connection import Warehouse
+
+_SEQ = "_lx_seq"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteStats:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, int]:
+        return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged}
+
+
+class BatchWriter:
+    """Collects rows for one batch; merges them on ``__exit__`` (see the module docstring)."""
+
+    def __init__(self, warehouse: Warehouse, *, batch_id: str, source: str, dry_run: bool) -> None:
+        self.warehouse = warehouse
+        self.batch_id = batch_id
+        self.source = source
+        self.dry_run = dry_run
+        self.stats: dict[str, WriteStats] = {}
+        self._staged: dict[str, str] = {}  # fact table -> staging table name
+        self._next_seq = 0
+        self._closed = False
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.stats = self._merge()
+        finally:
+            self._drop_staging()
+            self._closed = True
+
+    # -- staging ---------------------------------------------------------------------
+    def append(
+        self, table_name: str, data: pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
+    ) -> int:
+        """Stage rows for ``table_name``; returns how many were staged."""
+        if self._closed:
+            raise RuntimeError("this batch has already been written")
+        table = FACT_TABLES.get(table_name)
+        if table is None:
+            raise ValueError(f"unknown fact table {table_name!r}")
+        arrow = _to_arrow(table, data)
+        if arrow.num_rows == 0:
+            return 0
+        stage = self._staged.get(table_name) or self._create_stage(table)
+        # Number rows in append order, so that of two rows with one key the last one wins.
+        start, self._next_seq = self._next_seq, self._next_seq + arrow.num_rows
+        seq = pa.array(np.arange(start, self._next_seq, dtype=np.int64))
+        self._load(stage, table, arrow.append_column(_SEQ, seq))
+        return int(arrow.num_rows)
+
+    def _create_stage(self, table: FactTable) -> str:
+        wh = self.warehouse
+        stage = f"_lx_stage_{table.name}"
+        cols = [
+            f"{c.name} {wh.sql_type(c.type)}" for c in table.columns if c.name not in META_COLUMNS
+        ]
+        cols.append(f"{_SEQ} BIGINT")
+        wh.execute(f"DROP TABLE IF EXISTS {stage}")
+        wh.execute(f"CREATE TEMP TABLE {stage} ({', '.join(cols)})")
+        self._staged[table.name] = stage
+        return stage
+
+    def _load(self, stage: str, table: FactTable, arrow: pa.Table) -> None:
+        wh = self.warehouse
+        names = [*[c for c in table.column_names if c not in META_COLUMNS], _SEQ]
+        if wh.dialect == "duckdb":
+            view = f"{stage}_in"
+            wh.raw.register(view, arrow)
+            try:
+                wh.execute(
+                    f"INSERT INTO {stage} ({', '.join(names)}) "
+                    f"SELECT {', '.join(names)} FROM {view}"
+                )
+            finally:
+                wh.raw.unregister(view)
+        else:
+            with (
+                wh.raw.cursor() as cur,
+                cur.copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN") as copy,
+            ):
+                for row in zip(*(arrow.column(n).to_pylist() for n in names), strict=True):
+                    copy.write_row(row)
+
+    def _drop_staging(self) -> None:
+        for stage in self._staged.values():
+            # Cleanup must not hide the error that brought us here.
+            with contextlib.suppress(Exception):
+                self.warehouse.execute(f"DROP TABLE IF EXISTS {stage}")
+        self._staged.clear()
+
+    # -- merging ---------------------------------------------------------------------
+    def _merge(self) -> dict[str, WriteStats]:
+        wh = self.warehouse
+        stats: dict[str, WriteStats] = {}
+        if not self._staged:
+            return stats
+        wh.execute("BEGIN")
+        try:
+            for name, stage in self._staged.items():
+                stats[name] = self._merge_table(FACT_TABLES[name], stage)
+            if self.dry_run:
+                wh.execute("ROLLBACK")
+            else:
+                wh.execute("COMMIT")
+        except BaseException:
+            wh.execute("ROLLBACK")
+            raise
+        return stats
+
+    def _merge_table(self, table: FactTable, stage: str) -> WriteStats:
+        wh = self.warehouse
+        target = wh.qualified(table.name)
+        key = ", ".join(table.key)
+        data_cols = [c for c in table.column_names if c not in META_COLUMNS]
+        dedup = f"{stage}_dedup"
+        changed = f"{stage}_changed"
+        wh.execute(f"DROP TABLE IF EXISTS {dedup}")
+        wh.execute(
+            f"CREATE TEMP TABLE {dedup} AS SELECT DISTINCT ON ({key}) {', '.join(data_cols)} "
+            f"FROM {stage} ORDER BY {key}, {_SEQ} DESC"
+        )
+        on = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
+        same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in table.value_columns)
+        first_key = table.key[0]
+        wh.execute(f"DROP TABLE IF EXISTS {changed}")
+        wh.execute(
+            f"CREATE TEMP TABLE {changed} AS SELECT s.*, (t.{first_key} IS NULL) AS _lx_new "
+            f"FROM {dedup} s LEFT JOIN {target} t ON {on} "
+            f"WHERE t.{first_key} IS NULL" + (f" OR NOT ({same})" if same else "")
+        )
+        ((total,),) = wh.execute(f"SELECT count(*) FROM {dedup}")
+        ((new, changed_count),) = wh.execute(
+            f"SELECT count(*) FILTER (WHERE _lx_new), count(*) FROM {changed}"
+        )
+        if changed_count:
+            on_changed = " AND ".join(f"c.{k} = {target}.{k}" for k in table.key)
+            wh.execute(
+                f"DELETE FROM {target} WHERE EXISTS "
+                f"(SELECT 1 FROM {changed} c WHERE {on_changed} AND NOT c._lx_new)"
+            )
+            cols = ", ".join(data_cols)
+            wh.execute(
+                f"INSERT INTO {target} ({cols}, source, batch_id) "
+                f"SELECT {cols}, ?, ? FROM {changed}",
+                (self.source, self.batch_id),
+            )
+        wh.execute(f"DROP TABLE IF EXISTS {changed}")
+        wh.execute(f"DROP TABLE IF EXISTS {dedup}")
+        return WriteStats(
+            new=int(new),
+            updated=int(changed_count) - int(new),
+            unchanged=int(total) - int(changed_count),
+        )
+
+
+def _to_arrow(
+    table: FactTable, data: pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
+) -> pa.Table:
+    """Select the table's columns in order; absent nullable columns become NULL."""
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if not isinstance(data, pa.Table):
+        rows: Iterable[Mapping[str, Any]] = data
+        data = pa.Table.from_pylist(list(rows))
+    present = set(data.column_names)
+    unknown = present - set(table.column_names)
+    if unknown:
+        raise ValueError(f"{table.name}: unknown columns {sorted(unknown)}")
+    columns = []
+    names = []
+    for col in table.columns:
+        if col.name in META_COLUMNS:
+            continue
+        if col.name in present:
+            columns.append(data.column(col.name))
+        elif col.nullable:
+            columns.append(pa.nulls(data.num_rows))
+        else:
+            raise ValueError(f"{table.name}: required column {col.name!r} is missing")
+        names.append(col.name)
+    return pa.Table.from_arrays(columns, names=names)
