@@ -1,0 +1,3 @@
+"""Catalog of platforms and sites (data files in data/, loader in catalog)."""
+
+from __future__ import annotations
