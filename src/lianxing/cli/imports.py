@@ -1,0 +1,121 @@
+"""``lianxing import FILE --store ID [--format ...] [--dry-run] [--json]``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from lianxing.cli.app import app
+from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
+from lianxing.ingest.files.problems import ImportRejected
+from lianxing.ingest.files.registry import formats
+from lianxing.ingest.service import ImportInputError, ImportOptions, ImportResult, import_file
+
+# Show a progress bar for files at least this big even when stderr is not a terminal.
+LARGE_FILE_BYTES = 256 * 1024 * 1024
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[Callable[[int, int], None] | None]:
+    size = path.stat().st_size
+    if not (sys.stderr.isatty() or size >= LARGE_FILE_BYTES):
+        yield None
+        return
+    console = Console(stderr=True)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"导入 / importing {path.name}", total=size)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print_result(result: ImportResult) -> None:
+    console = Console()
+    title = "试运行 / dry run (nothing written)" if result.dry_run else "导入完成 / imported"
+    table = Table("表 Table", "新增 New", "更新 Updated", "未变 Unchanged", title=title)
+    for name, stats in result.tables.items():
+        table.add_row(name, str(stats.new), str(stats.updated), str(stats.unchanged))
+    console.print(table)
+    console.print(
+        f"{result.format_id}, {result.rows_read} rows read / 读取行数, batch {result.batch_id}"
+    )
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., help="report file (CSV, TSV, XLSX, JSON, .gz)"),
+    store: int | None = typer.Option(None, "--store", help="store id / 店铺 ID"),
+    format_id: str | None = typer.Option(
+        None, "--format", help="report format id; detected from the file when omitted"
+    ),
+    date_from: str | None = typer.Option(
+        None, "--from", help="first day the report covers (reports without dates), YYYY-MM-DD"
+    ),
+    date_to: str | None = typer.Option(None, "--to", help="last day the report covers"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="validate and count, write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as one JSON object"),
+    list_formats: bool = typer.Option(False, "--list-formats", help="list formats and exit"),
+) -> None:
+    """Import a report file. 导入报表文件
+
+    Bad input rejects the whole file: one line per problem (file, line, column, value,
+    what was expected), exit code 2, nothing written.
+    """
+    if list_formats:
+        for fmt in formats().values():
+            print(f"{fmt.id}\t{fmt.name_zh} / {fmt.name_en}")
+        return
+    period_from = parse_date(date_from, "--from")
+    period_to = parse_date(date_to, "--to")
+    ws = workspace()
+    try:
+        with _progress(file) if file.is_file() else _no_progress() as progress:
+            result = import_file(
+                ws,
+                file,
+                store,
+                format_id=format_id,
+                dry_run=dry_run,
+                options=ImportOptions(
+                    period_from=period_from, period_to=period_to, progress=progress
+                ),
+            )
+    except ImportInputError as exc:
+        fail(str(exc))
+    except ImportRejected as exc:
+        lines = exc.problems.lines()
+        print(
+            f"error: {file.name} rejected, nothing imported / 文件有误，未导入 "
+            f"({exc.problems.count} problem(s)):",
+            file=sys.stderr,
+        )
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        _print_result(result)
+
+
+@contextmanager
+def _no_progress() -> Iterator[None]:
+    yield None

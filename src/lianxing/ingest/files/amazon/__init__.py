@@ -1,0 +1,1 @@
+"""Amazon report files: Seller Central downloads, SP-API flat files, Ads API reports."""

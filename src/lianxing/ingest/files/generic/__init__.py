@@ -1,0 +1,1 @@
+"""Platform-independent files: FX rates, cost of goods."""

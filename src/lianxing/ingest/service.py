@@ -1,0 +1,254 @@
+"""Importing a report file into the warehouse: the one entry point the CLI, web and jobs use.
+
+``import_file`` reads the whole file through its format, staging facts in the warehouse's
+batch writer as it goes; only when the file had no problem at all does the batch merge
+(one transaction, by natural key). A bad file raises ``ImportRejected`` listing its
+problems and leaves the warehouse untouched, as does a crash or a killed process.
+
+Every import, accepted, rejected or dry-run, is recorded as an ``ImportBatch`` (store,
+format, file sha256, row counts, status, times, error) with an audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lianxing.db.audit import record
+from lianxing.db.models import ImportBatch, Store
+from lianxing.domain.accounts import ImportStatus
+from lianxing.domain.facts import FACT_TABLES
+from lianxing.domain.time import utcnow
+from lianxing.ingest.files.base import ImportContext, ReportFormat
+from lianxing.ingest.files.problems import ImportRejected
+from lianxing.ingest.files.reading import Source, UnreadableFile
+from lianxing.ingest.files.registry import FormatError, detect, get_format
+from lianxing.warehouse import WriteStats
+from lianxing.workspace import Workspace
+
+# Sites whose Seller Central downloads write 1.234,56 (decimal comma).
+_DECIMAL_COMMA_SITES = frozenset(
+    {"DE", "FR", "IT", "ES", "NL", "SE", "PL", "BE", "TR", "BR", "AT", "PT", "ID", "VN"}
+)
+# Sites that write dates month first (09/04/2026 = 4 September).
+_MONTH_FIRST_SITES = frozenset({"US", "CA", "PH"})
+
+
+class ImportInputError(ValueError):
+    """The import cannot start: unknown store, unreadable file, unknown/unclear format."""
+
+
+@dataclass
+class ImportOptions:
+    period_from: date | None = None  # --from/--to for reports without dates
+    period_to: date | None = None
+    actor: str = "cli"
+    progress: Callable[[int, int], None] | None = None  # (bytes read, file size)
+
+
+@dataclass
+class ImportResult:
+    batch_id: str
+    format_id: str
+    store_id: int | None
+    dry_run: bool
+    file_sha256: str
+    rows_read: int
+    tables: dict[str, WriteStats] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "format": self.format_id,
+            "store": self.store_id,
+            "dry_run": self.dry_run,
+            "file_sha256": self.file_sha256,
+            "tables": {name: stats.as_dict() for name, stats in self.tables.items()},
+            "rows_read": self.rows_read,
+        }
+
+
+class _FileHasher(threading.Thread):
+    """sha256 of the file on a second core while the import reads it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.digest = ""
+
+    def run(self) -> None:
+        sha = hashlib.sha256()
+        with open(self.path, "rb") as fh:
+            while block := fh.read(4 * 1024 * 1024):
+                sha.update(block)
+        self.digest = sha.hexdigest()
+
+
+def _buyer_salt(workspace: Workspace) -> bytes | None:
+    """A per-workspace salt derived from the workspace key (None if there is no key)."""
+    try:
+        key = workspace.settings.key_file.read_bytes().strip()
+    except OSError:
+        return None
+    return hashlib.sha256(b"lianxing/buyer_ref/v1\0" + key).digest()
+
+
+def _writes_store_facts(fmt: ReportFormat) -> bool:
+    return any("store_id" in FACT_TABLES[t].column_names for t in fmt.tables)
+
+
+def resolve_format(source: Source, format_id: str | None) -> ReportFormat:
+    try:
+        return get_format(format_id) if format_id else detect(source.head)
+    except FormatError as exc:
+        raise ImportInputError(str(exc)) from exc
+
+
+def import_file(
+    workspace: Workspace,
+    path: Path,
+    store_id: int | None,
+    format_id: str | None = None,
+    dry_run: bool = False,
+    options: ImportOptions | None = None,
+) -> ImportResult:
+    """Validate and import ``path`` for ``store_id``; see the module docstring.
+
+    :raises ImportInputError: the import could not start (nothing recorded).
+    :raises ImportRejected: the file has problems (batch recorded as failed, no facts).
+    """
+    options = options or ImportOptions()
+    if not path.is_file():
+        raise ImportInputError(f"{path}: no such file / 文件不存在")
+    try:
+        source = Source(path)
+    except UnreadableFile as exc:
+        raise ImportInputError(str(exc)) from exc
+    fmt = resolve_format(source, format_id)
+    if fmt.needs_period and (options.period_from is None or options.period_to is None):
+        raise ImportInputError(
+            f"{path.name}: {fmt.id} has no dates in it; give the period it covers with "
+            "--from YYYY-MM-DD --to YYYY-MM-DD / 该报表不含日期，请用 --from/--to 指定期间"
+        )
+    if options.period_from and options.period_to and options.period_from > options.period_to:
+        raise ImportInputError("--from must not be after --to / 开始日期不能晚于结束日期")
+
+    with workspace.session() as session:
+        store = session.get(Store, store_id) if store_id is not None else None
+        if store_id is not None and store is None:
+            raise ImportInputError(f"--store: no store with id {store_id} / 店铺不存在")
+        if store is None and _writes_store_facts(fmt):
+            raise ImportInputError(f"--store is required for {fmt.id} / 请用 --store 指定店铺")
+        site = store.site.upper() if store else ""
+        ctx = ImportContext(
+            file=path.name,
+            store_id=store.id if store else 0,
+            timezone=store.timezone if store else "UTC",
+            currency=store.currency if store else "USD",
+            site=site or None,
+            decimal_comma=site in _DECIMAL_COMMA_SITES,
+            day_first=site not in _MONTH_FIRST_SITES,
+            period_from=options.period_from,
+            period_to=options.period_to,
+            buyer_salt=_buyer_salt(workspace),
+        )
+
+    batch_id = str(uuid.uuid4())
+    source_label = f"file:{fmt.id}"
+    with workspace.session() as session:
+        session.add(
+            ImportBatch(
+                id=batch_id,
+                store_id=store_id,
+                source=source_label,
+                file_name=path.name,
+                status=ImportStatus.RUNNING.value,
+                started_at=utcnow(),
+            )
+        )
+
+    hasher = _FileHasher(path)
+    hasher.start()
+    if options.progress is not None:
+        report = options.progress
+        source.on_progress = lambda done: report(done, source.size)
+    try:
+        with workspace.warehouse.batch(batch_id, source_label, dry_run=dry_run) as writer:
+            for table_name, data in fmt.parse(source, ctx):
+                if not ctx.problems:  # keep validating, stop staging
+                    writer.append(table_name, data)
+            if ctx.problems:
+                raise ImportRejected(ctx.problems)
+    except BaseException as exc:
+        hasher.join()
+        _finish(workspace, batch_id, hasher.digest, ctx.rows_read, {}, exc, options.actor, fmt)
+        raise
+    hasher.join()
+    result = ImportResult(
+        batch_id=batch_id,
+        format_id=fmt.id,
+        store_id=store_id,
+        dry_run=dry_run,
+        file_sha256=hasher.digest,
+        rows_read=ctx.rows_read,
+        tables={name: writer.stats.get(name, WriteStats()) for name in fmt.tables},
+    )
+    _finish(workspace, batch_id, hasher.digest, ctx.rows_read, result.tables, None,
+            options.actor, fmt, dry_run=dry_run)
+    return result
+
+
+def _finish(
+    workspace: Workspace,
+    batch_id: str,
+    sha256: str,
+    rows_read: int,
+    tables: dict[str, WriteStats],
+    error: BaseException | None,
+    actor: str,
+    fmt: ReportFormat,
+    *,
+    dry_run: bool = False,
+) -> None:
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return  # leave the batch "running": it was interrupted, not judged
+    if error is None:
+        status = ImportStatus.DRY_RUN if dry_run else ImportStatus.SUCCEEDED
+    else:
+        status = ImportStatus.FAILED
+    message = None
+    if error is not None:
+        message = str(error) if isinstance(error, ImportRejected) else f"{type(error).__name__}: {error}"
+    with workspace.session() as session:
+        batch = session.get(ImportBatch, batch_id)
+        assert batch is not None
+        batch.file_sha256 = sha256 or None
+        batch.rows_read = rows_read
+        batch.rows_new = sum(s.new for s in tables.values())
+        batch.rows_updated = sum(s.updated for s in tables.values())
+        batch.rows_unchanged = sum(s.unchanged for s in tables.values())
+        batch.status = status.value
+        batch.finished_at = utcnow()
+        batch.error = message
+        record(
+            session,
+            actor=actor,
+            action=f"import.{status.value}",
+            entity="import_batch",
+            entity_id=batch_id,
+            data={
+                "store_id": batch.store_id,
+                "format": fmt.id,
+                "file": batch.file_name,
+                "file_sha256": sha256,
+                "rows_read": rows_read,
+                "tables": {name: s.as_dict() for name, s in tables.items()},
+                "error": message.splitlines()[0] if message else None,
+            },
+        )
