@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from lianxing.db import migrate
+from lianxing.db import load_all_models, migrate
 from lianxing.db.models import Base
+
+load_all_models()
 from lianxing.db.session import normalise_url
 
 

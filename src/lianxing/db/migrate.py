@@ -20,7 +20,8 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    # "heads": features add their migrations on branches of their own until merged.
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from lianxing.db import load_all_models
 from lianxing.db.models import Base
 
+load_all_models()
 config = context.config
 target_metadata = Base.metadata
 
