@@ -1,0 +1,380 @@
+"""Compile the measure vocabulary to Ibis expressions over the canonical facts.
+
+Every expression here runs unchanged on DuckDB and PostgreSQL (and any SQL backend Ibis
+supports). Two shapes are produced:
+
+* **daily cubes** for additive measures: one row per (store, local day[, currency]) with
+  the raw sums, split by order status so that options like ``cancelled`` are applied
+  afterwards without another query, and kept in their original currency so the reporting
+  currency is applied afterwards too (see ``engine``);
+* **period aggregates** for measures that do not add up over days (distinct SKUs, latest
+  snapshots, medians), computed per (store or scope, period) through a small bounds table.
+
+Local days are computed in the database from naive-UTC timestamps with a CASE over the
+timezone's UTC offsets (``domain.periods.offset_segments``), so no backend session time
+zone is ever involved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from lianxing.domain.periods import OffsetSegment, offset_segments
+
+CANCELLED = "cancelled"
+ACTIVE = "active"
+UTC = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    """What the engine needs to know about a store (the app DB ``Store`` row has more)."""
+
+    store_id: int
+    timezone: str
+    currency: str = "USD"
+    launch_date: dt.date | None = None
+    label: str = ""
+
+
+TableSource = Callable[[str], ir.Table]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Local days ``[first, end)`` the cubes cover, and the naive-UTC range around them."""
+
+    first: dt.date
+    end: dt.date
+
+    @property
+    def utc_start(self) -> dt.datetime:
+        # Every timezone is within 14 hours of UTC: a day of margin on each side is enough.
+        return dt.datetime.combine(self.first - dt.timedelta(days=1), dt.time(0))
+
+    @property
+    def utc_end(self) -> dt.datetime:
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(0))
+
+
+class FactQueries:
+    """Builds the cube and period expressions for one set of stores, window and timezone mode."""
+
+    def __init__(
+        self,
+        backend: BaseBackend,
+        table: TableSource,
+        stores: Sequence[StoreInfo],
+        window: Window,
+        timezone_mode: str,
+    ) -> None:
+        self.backend = backend
+        self.table = table
+        self.stores = list(stores)
+        self.window = window
+        self.timezone_mode = timezone_mode
+        zones = sorted({s.timezone for s in stores}) if timezone_mode != UTC else [UTC]
+        self._zone_index = {name: i for i, name in enumerate(zones)}
+        self._segments: list[list[OffsetSegment]] = [
+            offset_segments(name, window.utc_start, window.utc_end)
+            if name != UTC
+            else [OffsetSegment(window.utc_start, 0)]
+            for name in zones
+        ]
+        self.store_zones = ibis.memtable(
+            {
+                "store_id": [s.store_id for s in stores],
+                "tz_index": [
+                    self._zone_index[s.timezone if timezone_mode != UTC else UTC] for s in stores
+                ],
+            },
+            schema={"store_id": "int64", "tz_index": "int64"},
+        )
+        self._temporary: list[str] = []
+
+    # -- local days ------------------------------------------------------------------
+    def _offset_minutes(
+        self, tz_index: ir.IntegerColumn, ts: ir.TimestampColumn
+    ) -> ir.IntegerValue:
+        def zone_offset(segments: list[OffsetSegment]) -> ir.IntegerValue:
+            if len(segments) == 1:
+                return ibis.literal(segments[0].offset_minutes, "int32")
+            branches = [
+                (ts < nxt.start_utc, ibis.literal(cur.offset_minutes, "int32"))
+                for cur, nxt in zip(segments, segments[1:], strict=False)
+            ]
+            return ibis.cases(*branches, else_=ibis.literal(segments[-1].offset_minutes, "int32"))
+
+        if len(self._segments) == 1:
+            return zone_offset(self._segments[0])
+        return ibis.cases(
+            *[(tz_index == i, zone_offset(segs)) for i, segs in enumerate(self._segments[:-1])],
+            else_=zone_offset(self._segments[-1]),
+        )
+
+    def local_day(self, table: ir.Table, ts: ir.TimestampColumn) -> ir.DateValue:
+        offset = self._offset_minutes(table.tz_index, ts)
+        return (ts + offset.as_interval("m")).date()
+
+    def _in_window(self, ts: ir.TimestampColumn) -> ir.BooleanValue:
+        return (ts >= self.window.utc_start) & (ts < self.window.utc_end)
+
+    def _day_in_window(self, day: ir.DateValue) -> ir.BooleanValue:
+        return (day >= self.window.first) & (day < self.window.end)
+
+    def _localised(self, name: str, ts_column: str, *columns: str) -> ir.Table:
+        """Rows of a fact table in the window, of the selected stores, with ``day`` (local)."""
+        facts = self.table(name)
+        facts = facts.filter(self._in_window(facts[ts_column]))
+        joined = facts.join(self.store_zones, "store_id")
+        with_day = joined.select(*columns, day=self.local_day(joined, joined[ts_column]))
+        return with_day.filter(self._day_in_window(with_day.day))
+
+    @contextmanager
+    def materialised_orders(self) -> Iterator[ir.Table]:
+        """Orders in the window with their local purchase day, stored once: every order-based
+        cube reads it (an intermediate used many times is worth a temporary table)."""
+        orders = self._localised(
+            "orders", "purchase_ts", "store_id", "order_id", "currency", "status"
+        )
+        orders = orders.select(
+            "store_id",
+            "order_id",
+            "currency",
+            "day",
+            cancelled=(orders.status == CANCELLED).cast("int8"),
+        )
+        name = f"lx_orders_{uuid.uuid4().hex[:12]}"
+        table = self.backend.create_table(name, orders, temp=True)
+        try:
+            yield table
+        finally:
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        # Backend.drop_table mis-renders temporary tables on DuckDB 2; plain SQL works on all.
+        result = self.backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')  # type: ignore[attr-defined]
+        if self.backend.name == "postgres":  # a cursor there (on DuckDB: the connection itself)
+            result.close()
+
+    # -- daily cubes -----------------------------------------------------------------
+    def order_counts(self, orders: ir.Table) -> ir.Table:
+        return orders.group_by("store_id", "day", "cancelled").aggregate(orders=orders.count())
+
+    def line_sums(self, orders: ir.Table) -> ir.Table:
+        lines = self.table("order_lines")
+        joined = lines.join(orders, ["store_id", "order_id"])
+        return joined.group_by(["store_id", "day", orders.currency, "cancelled"]).aggregate(
+            item_price=joined.item_price.sum().cast("float64"),
+            item_tax=joined.item_tax.sum().cast("float64"),
+            shipping_price=joined.shipping_price.sum().cast("float64"),
+            shipping_tax=joined.shipping_tax.sum().cast("float64"),
+            units=joined.quantity.sum(),
+        )
+
+    def pending_orders(self, orders: ir.Table) -> ir.Table:
+        lines = self.table("order_lines")
+        unpriced = lines.filter(lines.item_price.isnull()).select("store_id", "order_id").distinct()
+        joined = unpriced.join(orders, ["store_id", "order_id"])
+        return joined.group_by("store_id", "day", "cancelled").aggregate(pending=joined.count())
+
+    def refunds_by_refund_date(self) -> ir.Table:
+        refunds = self._localised("refunds", "refund_ts", "store_id", "currency", "amount")
+        return refunds.group_by("store_id", "day", "currency").aggregate(
+            amount=refunds.amount.sum().cast("float64")
+        )
+
+    def refunds_by_order_date(self, orders: ir.Table) -> ir.Table:
+        refunds = self.table("refunds")
+        joined = refunds.join(
+            orders.select("store_id", "order_id", "day"), ["store_id", "order_id"]
+        )
+        return joined.group_by(["store_id", "day", refunds.currency]).aggregate(
+            amount=joined.amount.sum().cast("float64")
+        )
+
+    def returns_by_return_date(self) -> ir.Table:
+        returns = self._localised("returns", "return_ts", "store_id", "quantity")
+        return returns.group_by("store_id", "day").aggregate(quantity=returns.quantity.sum())
+
+    def returns_by_order_date(self, orders: ir.Table) -> ir.Table:
+        returns = self.table("returns")
+        joined = returns.join(
+            orders.select("store_id", "order_id", "day"), ["store_id", "order_id"]
+        )
+        return joined.group_by("store_id", "day").aggregate(quantity=joined.quantity.sum())
+
+    def due_orders(self) -> ir.Table:
+        due = self._localised(
+            "orders",
+            "promised_ship_by_ts",
+            "store_id",
+            "status",
+            "promised_ship_by_ts",
+            "shipped_ts",
+        )
+        due = due.filter(due.status != CANCELLED)
+        on_time = due.shipped_ts.notnull() & (due.shipped_ts <= due.promised_ship_by_ts)
+        return due.group_by("store_id", "day").aggregate(
+            due=due.count(), on_time=on_time.cast("int64").sum()
+        )
+
+    def shipped_orders(self) -> ir.Table:
+        shipped = self._localised(
+            "orders", "shipped_ts", "store_id", "promised_ship_by_ts", "shipped_ts"
+        )
+        late = shipped.promised_ship_by_ts.notnull() & (
+            shipped.shipped_ts > shipped.promised_ship_by_ts
+        )
+        return shipped.group_by("store_id", "day").aggregate(
+            shipped=shipped.count(), late=late.cast("int64").sum()
+        )
+
+    def ads(self) -> ir.Table:
+        ads = self._dated("ad_daily")
+        return ads.group_by("store_id", "day", "currency").aggregate(
+            ad_cost=ads.cost.sum().cast("float64"),
+            ad_sales=ads.attributed_sales.sum().cast("float64"),
+        )
+
+    def traffic(self) -> ir.Table:
+        traffic = self._dated("traffic_daily")
+        return traffic.group_by("store_id", "day").aggregate(sessions=traffic.sessions.sum())
+
+    def fees(self) -> ir.Table:
+        fees = self._localised("fees", "posted_ts", "store_id", "currency", "amount")
+        return fees.group_by("store_id", "day", "currency").aggregate(
+            amount=fees.amount.sum().cast("float64")
+        )
+
+    def cogs(self, orders: ir.Table) -> ir.Table:
+        """Quantity × the unit cost valid on the order day (the latest ``valid_from`` not after it)."""
+        costs = self.table("cogs")
+        following = ibis.window(group_by=[costs.store_id, costs.sku], order_by=costs.valid_from)
+        periods = costs.select(
+            "store_id",
+            "sku",
+            "valid_from",
+            "unit_cost",
+            "currency",
+            valid_to=costs.valid_from.lead().over(following),
+        )
+        lines = self.table("order_lines").select("store_id", "order_id", "sku", "quantity")
+        sold = lines.join(
+            orders.select("store_id", "order_id", "day", "cancelled"), ["store_id", "order_id"]
+        )
+        joined = sold.join(
+            periods,
+            [
+                sold.store_id == periods.store_id,
+                sold.sku == periods.sku,
+                sold.day >= periods.valid_from,
+                periods.valid_to.isnull() | (sold.day < periods.valid_to),
+            ],
+        )
+        return joined.group_by(["store_id", "day", periods.currency, "cancelled"]).aggregate(
+            cogs=(joined.quantity * joined.unit_cost).sum().cast("float64")
+        )
+
+    def _dated(self, name: str) -> ir.Table:
+        facts = self.table(name)
+        facts = facts.filter((facts.date >= self.window.first) & (facts.date < self.window.end))
+        facts = facts.filter(facts.store_id.isin([s.store_id for s in self.stores]))
+        return facts.mutate(day=facts.date)
+
+    # -- coverage --------------------------------------------------------------------
+    def coverage(self, name: str, column: str) -> ir.Table:
+        """First and last fact per store (UTC instants or dates), whatever the window."""
+        facts = self.table(name)
+        facts = facts.filter(facts.store_id.isin([s.store_id for s in self.stores]))
+        return facts.group_by("store_id").aggregate(
+            first=facts[column].min(), last=facts[column].max()
+        )
+
+    # -- period aggregates -----------------------------------------------------------
+    def sold_skus(self, orders: ir.Table, bounds: ir.Table) -> ir.Table:
+        lines = self.table("order_lines")
+        lines = lines.filter(lines.quantity >= 1).select("store_id", "order_id", "sku")
+        sold = lines.join(
+            orders.select("store_id", "order_id", "day", "cancelled"), ["store_id", "order_id"]
+        )
+        joined = _within(sold, bounds, sold.day)
+        return joined.group_by("store_id", "period").aggregate(
+            sold_skus=joined.sku.nunique(where=joined.cancelled == 0),
+            sold_skus_with_cancelled=joined.sku.nunique(),
+        )
+
+    def listings(self, bounds: ir.Table) -> ir.Table:
+        listings = self.table("listings").select("store_id", "sku", "snapshot_date", "status")
+        joined = _within(listings, bounds, listings.snapshot_date)
+        latest = joined.group_by("store_id", "period").aggregate(
+            latest=joined.snapshot_date.max(),
+            active_skus=joined.sku.nunique(where=joined.status == ACTIVE),
+        )
+        at_latest = joined.join(
+            latest, ["store_id", "period", joined.snapshot_date == latest.latest]
+        )
+        live = at_latest.group_by("store_id", "period").aggregate(
+            live_skus=(at_latest.status == ACTIVE).cast("int64").sum()
+        )
+        return latest.join(live, ["store_id", "period"]).select(
+            "store_id", "period", "active_skus", "live_skus"
+        )
+
+    def account_health(self, bounds: ir.Table) -> ir.Table:
+        health = self.table("account_health")
+        joined = _within(health, bounds, health.snapshot_date)
+        latest = joined.group_by("store_id", "period").aggregate(latest=joined.snapshot_date.max())
+        rows = joined.join(latest, ["store_id", "period", joined.snapshot_date == latest.latest])
+        return rows.select(
+            "store_id",
+            "period",
+            "ahr_score",
+            "order_defect_rate",
+            "late_shipment_rate",
+            "pre_fulfillment_cancel_rate",
+            "valid_tracking_rate",
+        )
+
+    def first_response_median(self, scoped_bounds: ir.Table) -> ir.Table:
+        """Median per (scope, period): a median of several stores is taken over all their tickets."""
+        tickets = self._localised(
+            "cs_tickets", "opened_ts", "store_id", "opened_ts", "first_response_ts"
+        )
+        tickets = tickets.filter(tickets.first_response_ts.notnull())
+        tickets = tickets.mutate(
+            hours=(tickets.first_response_ts.epoch_seconds() - tickets.opened_ts.epoch_seconds())
+            / 3600.0
+        )
+        joined = _within(tickets, scoped_bounds, tickets.day)
+        return joined.group_by("scope", "period").aggregate(
+            hours=joined.hours.median(), tickets=joined.count()
+        )
+
+
+def bounds_table(
+    rows: Sequence[tuple[int, int, dt.date, dt.date]], *, scoped: bool = False
+) -> ir.Table:
+    """(store_id, period index, first day, end day) rows, or (scope, store_id, period, ...) if scoped."""
+    columns = ["store_id", "period", "start", "end"]
+    schema = {"store_id": "int64", "period": "int64", "start": "date", "end": "date"}
+    if scoped:
+        columns = ["scope", *columns]
+        schema = {"scope": "int64", **schema}
+    data = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+    return ibis.memtable(data, schema=schema)
+
+
+def _within(facts: ir.Table, bounds: ir.Table, day: ir.DateValue) -> ir.Table:
+    joined = facts.join(
+        bounds, [facts.store_id == bounds.store_id, day >= bounds.start, day < bounds.end]
+    )
+    return joined

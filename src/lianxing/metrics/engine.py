@@ -1,0 +1,966 @@
+"""The KPI engine: measures from the warehouse, KPIs from measures, one matrix out.
+
+How a matrix is computed (see docs/adr/0003-kpi-engine.md for why):
+
+1. Every (store, period) pair is resolved to local days in the store's timezone (or UTC),
+   including the previous period and the same period last year for comparisons.
+2. Additive measures come from *daily cubes* (``compiler``): one query per fact source
+   returns sums per store, local day and currency. Money is converted here, per day, at
+   that day's rate; a missing rate stops the computation with an error naming the
+   currency and day. Period sums are differences of per-store prefix sums, so any number
+   of (possibly overlapping) periods costs the same.
+3. Distinct counts, latest snapshots and medians are computed per period in the database.
+4. Stores are combined into scopes (a store, a portfolio) by adding measures; KPI formulas
+   are evaluated on the summed measures, so a portfolio's ratio is the ratio of its parts.
+
+The daily cubes are kept, so :meth:`KpiEngine.refresh` after new facts recomputes only
+the days from the change on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, assert_never
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from lianxing.domain.kpi import (
+    MEASURES,
+    OPTIONS,
+    NO_DATA,
+    NOT_ACROSS_STORES,
+    ZERO_DENOMINATOR,
+    BinOp,
+    Formula,
+    KpiGrid,
+    KpiMatrix,
+    Number,
+    OptionValue,
+    Ref,
+    ResolvedPeriod,
+    Scope,
+    Unit,
+)
+from lianxing.domain.periods import Period, PeriodError
+from lianxing.metrics.compiler import UTC, FactQueries, StoreInfo, TableSource, Window, bounds_table
+from lianxing.metrics.loader import Catalog
+
+Array = npt.NDArray[np.float64]
+Codes = npt.NDArray[np.int8]
+
+# Reason codes inside the engine; text in the matrix.
+OK, MISSING, ZERO_DEN, NOT_ACROSS, NO_PERIOD = 0, 1, 2, 3, 4
+REASONS = {
+    MISSING: NO_DATA,
+    ZERO_DEN: ZERO_DENOMINATOR,
+    NOT_ACROSS: NOT_ACROSS_STORES,
+    NO_PERIOD: "period not defined for this store",
+}
+ROLES = ("current", "previous", "last_year")
+
+
+class FxRateMissing(ValueError):  # noqa: N818 - reads as the condition it reports
+    """Money cannot be converted: no rate for a currency on a day."""
+
+    def __init__(self, currency: str, day: dt.date, reporting: str) -> None:
+        super().__init__(
+            f"no exchange rate for {currency} on {day.isoformat()} in fx_rates "
+            f"(needed to convert to {reporting}); import the rate for that day"
+        )
+        self.currency, self.day = currency, day
+
+
+class KpiRequestError(ValueError):
+    """The request names something unknown (a KPI, an option value, a store)."""
+
+
+# Cube sources: which query feeds which base columns, and which fact table says whether a
+# store has data at all (coverage), so that "no data" differs from a real zero.
+_SOURCE_COVERAGE = {
+    "order_counts": ("orders", "purchase_ts"),
+    "line_sums": ("orders", "purchase_ts"),
+    "pending": ("orders", "purchase_ts"),
+    "refund_rd": ("orders", "purchase_ts"),
+    "refund_od": ("orders", "purchase_ts"),
+    "return_rd": ("orders", "purchase_ts"),
+    "return_od": ("orders", "purchase_ts"),
+    "due": ("orders", "purchase_ts"),
+    "shipped": ("orders", "purchase_ts"),
+    "ads": ("ad_daily", "date"),
+    "traffic": ("traffic_daily", "date"),
+    "fees": ("fees", "posted_ts"),
+    "cogs": ("cogs", "valid_from"),
+}
+_MEASURE_SOURCES: dict[str, tuple[str, ...]] = {
+    "item_sales": ("line_sums", "refund_rd", "refund_od", "order_counts"),
+    "order_count": ("order_counts",),
+    "pending_order_count": ("pending", "order_counts"),
+    "all_order_count": ("order_counts",),
+    "cancelled_order_count": ("order_counts",),
+    "unit_count": ("line_sums", "order_counts"),
+    "refund_amount": ("refund_rd", "refund_od", "order_counts"),
+    "returned_units": ("return_rd", "return_od", "order_counts"),
+    "due_order_count": ("due", "order_counts"),
+    "on_time_due_order_count": ("due", "order_counts"),
+    "shipped_order_count": ("shipped", "order_counts"),
+    "late_shipped_order_count": ("shipped", "order_counts"),
+    "ad_cost": ("ads",),
+    "ad_attributed_sales": ("ads",),
+    "session_count": ("traffic",),
+    "fee_amount": ("fees",),
+    "cogs_amount": ("cogs", "order_counts"),
+}
+_MONEY_COLUMNS = {
+    "item_price",
+    "item_tax",
+    "shipping_price",
+    "shipping_tax",
+    "amount",
+    "ad_cost",
+    "ad_sales",
+    "cogs",
+}
+
+
+@dataclass(slots=True)
+class _Instances:
+    """Every (requested period, role) with each store's local day range (ordinals)."""
+
+    labels: list[tuple[int, str]]  # (requested period index, role)
+    starts: npt.NDArray[np.int64]  # shape (instances, stores); -1 where undefined
+    ends: npt.NDArray[np.int64]
+    periods: list[list[Period | None]]
+
+
+Frame = dict[str, np.ndarray[Any, Any]]
+"""A query result as columns: dates as day ordinals (int64), numbers as float64 (NaN for
+NULL), text as object arrays. Plain numpy keeps pandas out of the runtime."""
+
+
+@dataclass(slots=True)
+class _CubeState:
+    window: Window
+    frames: dict[str, Frame]  # raw daily cubes, original currencies
+    coverage: dict[str, dict[int, tuple[int, int]]]  # fact table -> store -> first/last local day
+    period_frames: dict[str, Frame] = field(default_factory=dict)
+    changed_from: int | None = None  # after a refresh: period aggregates ending after it are stale
+
+
+class KpiEngine:
+    """Computes KPI matrices for stores from one warehouse (``Warehouse.ibis`` / ``.table``)."""
+
+    def __init__(
+        self,
+        backend: BaseBackend,
+        table: TableSource,
+        catalog: Catalog,
+        stores: Iterable[StoreInfo],
+    ) -> None:
+        self.backend = backend
+        self.table = table
+        self.catalog = catalog
+        self.stores = {s.store_id: s for s in stores}
+        self._cubes: dict[str, _CubeState] = {}  # by timezone mode
+        self._last: dict[str, Any] | None = None
+
+    # -- public ------------------------------------------------------------------------
+    def compute(
+        self,
+        *,
+        periods: Sequence[Period],
+        scopes: Sequence[Scope],
+        kpis: Sequence[str] | None = None,
+        options: Mapping[str, OptionValue] | None = None,
+        compare: bool = True,
+    ) -> KpiMatrix:
+        request = {
+            "periods": list(periods),
+            "scopes": list(scopes),
+            "kpis": list(kpis) if kpis else None,
+            "options": dict(options or {}),
+            "compare": compare,
+        }
+        self._cubes.clear()
+        self._last = request
+        return self._compute(**request)
+
+    def refresh(self, changed_since: dt.datetime) -> KpiMatrix:
+        """Recompute the last matrix after facts from ``changed_since`` (naive UTC) on changed.
+
+        Only cube days from the change on are queried again (reaching back to the order day
+        of new refunds and returns); facts before that are assumed unchanged.
+        """
+        if self._last is None:
+            raise KpiRequestError("nothing to refresh: compute a matrix first")
+        for mode, state in self._cubes.items():
+            self._refresh_cubes(mode, state, changed_since)
+        return self._compute(**self._last)
+
+    # -- request handling --------------------------------------------------------------
+    def _compute(
+        self,
+        *,
+        periods: list[Period],
+        scopes: list[Scope],
+        kpis: list[str] | None,
+        options: dict[str, OptionValue],
+        compare: bool,
+    ) -> KpiMatrix:
+        selected = kpis or list(self.catalog.definitions)
+        unknown = [k for k in selected if k not in self.catalog.definitions]
+        if unknown:
+            raise KpiRequestError(
+                f"unknown KPI {', '.join(unknown)}; expected one of {', '.join(self.catalog.definitions)}"
+            )
+        _check_options(options)
+        store_ids = sorted({sid for scope in scopes for sid in scope.store_ids})
+        missing_stores = [sid for sid in store_ids if sid not in self.stores]
+        if missing_stores:
+            raise KpiRequestError(f"unknown store {', '.join(map(str, missing_stores))}")
+        stores = [self.stores[sid] for sid in store_ids]
+        instances = _resolve_instances(periods, stores, compare)
+        position = {sid: i for i, sid in enumerate(store_ids)}
+        membership = np.zeros((len(stores), len(scopes)))
+        for g, scope in enumerate(scopes):
+            for sid in scope.store_ids:
+                membership[position[sid], g] = 1.0
+
+        effective = {k: self.catalog.definitions[k].effective_options(options) for k in selected}
+        evaluator = _Evaluator(self, stores, scopes, instances, membership)
+        grids: dict[str, dict[str, KpiGrid]] = {role: {} for role in ROLES}
+        for kpi_id in selected:
+            values, codes, parts = evaluator.kpi(kpi_id, effective[kpi_id])
+            for role in ROLES if compare else ("current",):
+                grids[role][kpi_id] = _grid(values, codes, parts, instances, role, len(periods))
+        matrix = KpiMatrix(
+            definitions={k: self.catalog.definitions[k] for k in selected},
+            periods=[p.label for p in periods],
+            scopes=list(scopes),
+            currency=str(options.get("currency", "USD")),
+            options=effective,
+            current=grids["current"],
+            previous=grids["previous"] if compare else {},
+            last_year=grids["last_year"] if compare else {},
+            notes=evaluator.pending_notes(len(periods)),
+        )
+        for p_index, period in enumerate(periods):
+            i = instances.labels.index((p_index, "current"))
+            for scope in scopes:
+                known = [
+                    r
+                    for sid in scope.store_ids
+                    if (r := instances.periods[i][position[sid]]) is not None
+                ]
+                zones = {
+                    UTC if options.get("timezone") == UTC else self.stores[sid].timezone
+                    for sid in scope.store_ids
+                }
+                if known:
+                    matrix.resolved[(period.label, scope.key)] = ResolvedPeriod(
+                        period.label,
+                        min(r.start for r in known).isoformat(),
+                        max(r.end for r in known).isoformat(),
+                        zones.pop() if len(zones) == 1 else "mixed",
+                    )
+        return matrix
+
+    # -- cubes -------------------------------------------------------------------------
+    def cube_state(self, mode: str, instances: _Instances, with_cubes: bool) -> _CubeState:
+        state = self._cubes.get(mode)
+        defined_starts = instances.starts[instances.starts >= 0]
+        if defined_starts.size == 0:
+            first = end = dt.date(2000, 1, 1)
+            end = first + dt.timedelta(days=1)
+        else:
+            first = dt.date.fromordinal(int(defined_starts.min()))
+            end = dt.date.fromordinal(int(instances.ends[instances.ends >= 0].max()))
+        if state is None or state.window.first > first or state.window.end < end:
+            state = _CubeState(Window(first, end), {}, {})
+            self._cubes[mode] = state
+        if with_cubes and not state.frames:
+            state.frames = self._query_cubes(
+                self._queries(state.window, mode), set(_SOURCE_COVERAGE)
+            )
+        return state
+
+    def _queries(self, window: Window, mode: str) -> FactQueries:
+        return FactQueries(self.backend, self.table, list(self.stores.values()), window, mode)
+
+    def _query_cubes(self, queries: FactQueries, sources: set[str]) -> dict[str, Frame]:
+        frames: dict[str, Frame] = {}
+        standalone = {
+            "refund_rd": queries.refunds_by_refund_date,
+            "return_rd": queries.returns_by_return_date,
+            "due": queries.due_orders,
+            "shipped": queries.shipped_orders,
+            "ads": queries.ads,
+            "traffic": queries.traffic,
+            "fees": queries.fees,
+        }
+        for source in sorted(sources & set(standalone)):
+            frames[source] = _fetch(self.backend, standalone[source]())
+        on_orders = sources - set(standalone)
+        if on_orders:
+            with queries.materialised_orders() as orders:
+                builders = {
+                    "order_counts": queries.order_counts,
+                    "line_sums": queries.line_sums,
+                    "pending": queries.pending_orders,
+                    "refund_od": queries.refunds_by_order_date,
+                    "return_od": queries.returns_by_order_date,
+                    "cogs": queries.cogs,
+                }
+                for source in sorted(on_orders):
+                    frames[source] = _fetch(self.backend, builders[source](orders))
+        return frames
+
+    def coverage(self, mode: str, table: str) -> dict[int, tuple[int, int]]:
+        """First and last local day with facts of ``table``, per store (whatever the window)."""
+        state = self._cubes[mode]
+        if table not in state.coverage:
+            column = next(c for t, c in _SOURCE_COVERAGE.values() if t == table)
+            frame = _fetch(self.backend, self._queries(state.window, mode).coverage(table, column))
+            found: dict[int, tuple[int, int]] = {}
+            for store_id, first, last in zip(
+                frame["store_id"], frame["first"], frame["last"], strict=True
+            ):
+                store = self.stores[int(store_id)]
+                first_day, last_day = (
+                    _local_ordinal(first, store, mode),
+                    _local_ordinal(last, store, mode),
+                )
+                if table == "cogs":  # a unit cost, once given, applies to every later order
+                    last_day = dt.date.max.toordinal()
+                found[int(store_id)] = (first_day, last_day)
+            state.coverage[table] = found
+        return state.coverage[table]
+
+    def _refresh_cubes(self, mode: str, state: _CubeState, changed_since: dt.datetime) -> None:
+        since_day = (changed_since - dt.timedelta(days=1)).date()
+        reach_back = self._earliest_order_touched(changed_since)
+        from_day = max(min(since_day, reach_back) if reach_back else since_day, state.window.first)
+        if from_day >= state.window.end:
+            return
+        if state.frames:
+            fresh = self._query_cubes(
+                self._queries(Window(from_day, state.window.end), mode), set(state.frames)
+            )
+            for source, frame in fresh.items():
+                old = state.frames[source]
+                keep = old["day"] < from_day.toordinal()
+                state.frames[source] = {
+                    name: np.concatenate([old[name][keep], frame[name]]) for name in old
+                }
+        state.coverage.clear()
+        state.changed_from = from_day.toordinal()
+
+    def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
+        """The earliest purchase day (UTC, a day early) of orders with refunds/returns since ``since``."""
+        days: list[dt.date] = []
+        orders = self.table("orders")
+        for name, column in (("refunds", "refund_ts"), ("returns", "return_ts")):
+            facts = self.table(name)
+            recent = facts.filter(facts[column] >= since).select("store_id", "order_id")
+            joined = recent.join(orders, ["store_id", "order_id"])
+            result = self.backend.to_pyarrow(joined.aggregate(first=joined.purchase_ts.min()))
+            value = result.column("first")[0].as_py()
+            if value is not None:
+                days.append((value - dt.timedelta(days=1)).date())
+        return min(days) if days else None
+
+    def period_frame(
+        self,
+        mode: str,
+        name: str,
+        instances: _Instances,
+        stores: Sequence[StoreInfo],
+        scopes: Sequence[Scope] | None = None,
+    ) -> Frame:
+        """A period aggregate per (store or scope, instance), cached with the cubes.
+
+        After a refresh only the instances that end after the changed day are queried again.
+        """
+        state = self._cubes[mode]
+        key = name if scopes is None else f"{name}:{'|'.join(s.key for s in scopes)}"
+        cached = state.period_frames.get(key)
+        stale_after = state.changed_from if cached is not None else None
+        wanted = [
+            i
+            for i in range(len(instances.labels))
+            if stale_after is None or instances.ends[i].max() > stale_after
+        ]
+        position = {s.store_id: i for i, s in enumerate(stores)}
+        rows: list[tuple[Any, ...]] = []
+        for i in wanted:
+            if scopes is None:
+                members = [(s.store_id,) for s in stores]
+            else:
+                members = [(g, sid) for g, scope in enumerate(scopes) for sid in scope.store_ids]
+            for member in members:
+                j = position[member[-1]]
+                if instances.starts[i, j] >= 0:
+                    rows.append(
+                        (
+                            *member,
+                            i,
+                            dt.date.fromordinal(int(instances.starts[i, j])),
+                            dt.date.fromordinal(int(instances.ends[i, j])),
+                        )
+                    )
+        fresh: Frame | None = None
+        if rows:
+            queries = self._queries(state.window, mode)
+            bounds = bounds_table(rows, scoped=scopes is not None)
+            match name:
+                case "sold_skus":
+                    with queries.materialised_orders() as orders:
+                        fresh = _fetch(self.backend, queries.sold_skus(orders, bounds))
+                case "listings":
+                    fresh = _fetch(self.backend, queries.listings(bounds))
+                case "account_health":
+                    fresh = _fetch(self.backend, queries.account_health(bounds))
+                case "first_response":
+                    fresh = _fetch(self.backend, queries.first_response_median(bounds))
+                case _:
+                    raise KeyError(name)
+        if cached is not None and stale_after is not None:
+            keep = ~np.isin(cached["period"], wanted)
+            frame = {
+                c: np.concatenate([cached[c][keep], fresh[c]]) if fresh else cached[c][keep]
+                for c in cached
+            }
+        else:
+            frame = fresh if fresh is not None else {"period": np.zeros(0, np.int64)}
+        state.period_frames[key] = frame
+        return frame
+
+
+def _check_options(options: Mapping[str, OptionValue]) -> None:
+    problems = []
+    for name, value in options.items():
+        spec = OPTIONS.get(name)
+        if spec is None:
+            problems.append(f"unknown option {name!r}; expected one of {', '.join(OPTIONS)}")
+        elif (expected := spec.check(value)) is not None:
+            problems.append(f"option {name}: {value!r} is not allowed; expected {expected}")
+    if problems:
+        raise KpiRequestError("; ".join(problems))
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation on arrays: shape (instances, scopes)
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Measured:
+    """A measure per (instance, store) with where the store has data, or, for medians and
+    account health, already per (instance, scope) with reason codes."""
+
+    values: Array
+    covered: npt.NDArray[np.bool_] | None = None
+    codes: Codes | None = None
+    parts: dict[str, Array] = field(default_factory=dict)
+
+
+class _Evaluator:
+    def __init__(
+        self,
+        engine: KpiEngine,
+        stores: list[StoreInfo],
+        scopes: Sequence[Scope],
+        instances: _Instances,
+        membership: npt.NDArray[np.float64],
+    ) -> None:
+        self.engine, self.stores, self.scopes = engine, stores, scopes
+        self.instances, self.membership = instances, membership
+        self.position = {s.store_id: i for i, s in enumerate(stores)}
+        self._measures: dict[tuple[str, tuple[tuple[str, OptionValue], ...]], _Measured] = {}
+        self._bases: dict[tuple[str, str], dict[str, Array]] = {}
+        self._pending_counts: Array | None = None
+        self.shape = (len(instances.labels), len(scopes))
+
+    # -- KPIs --------------------------------------------------------------------------
+    def kpi(self, kpi_id: str, options: Mapping[str, OptionValue]) -> _Result:
+        """Values, reason codes and parts per (instance, scope).
+
+        A store counts towards a scope's KPI only where it has data for *every* measure of
+        the formula, so a portfolio never sets one store's sales against another's costs.
+        """
+        definition = self.engine.catalog.definitions[kpi_id]
+        names = sorted(self.engine.catalog.measures_of(kpi_id))
+        measured = {name: self._measure(name, options) for name in names}
+        for name in names:
+            found = measured[name]
+            if found.covered is None:  # snapshot and median KPIs are exactly one such measure
+                assert found.codes is not None
+                return found.values, found.codes, found.parts
+        mask = np.logical_and.reduce([measured[n].covered for n in names])  # type: ignore[arg-type]
+        scoped = {name: self._to_scopes(measured[name].values, mask) for name in names}
+        values, codes = self._formula(definition.formula, scoped)
+        parts: dict[str, Array] = {}
+        formula = definition.formula
+        if isinstance(formula, BinOp) and formula.op == "/":
+            parts["numerator"] = self._formula(formula.left, scoped)[0]
+            parts["denominator"] = self._formula(formula.right, scoped)[0]
+        elif isinstance(formula, Ref) and formula.name in MEASURES:
+            parts.update(
+                {k: self._to_scopes(v, mask)[0] for k, v in measured[formula.name].parts.items()}
+            )
+        if "item_sales" in names and definition.unit is Unit.CURRENCY:
+            parts["pending_orders"] = self._pending(options)
+        if any(scope.is_portfolio for scope in self.scopes):
+            parts["stores_with_data"] = mask.astype(np.float64) @ self.membership
+        return values, codes, parts
+
+    def _formula(
+        self, formula: Formula, scoped: Mapping[str, tuple[Array, Codes]]
+    ) -> tuple[Array, Codes]:
+        match formula:
+            case Number(value):
+                return np.full(self.shape, value), np.zeros(self.shape, np.int8)
+            case Ref(name):
+                if name in MEASURES:
+                    return scoped[name]
+                return self._formula(self.engine.catalog.definitions[name].formula, scoped)
+            case BinOp(op, left, right):
+                lv, lc = self._formula(left, scoped)
+                rv, rc = self._formula(right, scoped)
+                codes = np.where(lc != OK, lc, rc).astype(np.int8)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    if op == "+":
+                        values = lv + rv
+                    elif op == "-":
+                        values = lv - rv
+                    elif op == "*":
+                        values = lv * rv
+                    else:
+                        codes = np.where((codes == OK) & (rv == 0), ZERO_DEN, codes).astype(np.int8)
+                        values = lv / np.where(rv == 0, 1.0, rv)
+                return np.where(codes == OK, values, np.nan), codes
+            case _:
+                assert_never(formula)
+
+    # -- measures ----------------------------------------------------------------------
+    def _measure(self, name: str, options: Mapping[str, OptionValue]) -> _Measured:
+        relevant = tuple(sorted((k, v) for k, v in options.items() if k in MEASURES[name].options))
+        key = (name, relevant)
+        if key not in self._measures:
+            self._measures[key] = self._compute_measure(name, dict(relevant))
+        return self._measures[key]
+
+    def _compute_measure(self, name: str, options: Mapping[str, OptionValue]) -> _Measured:
+        if name in _MEASURE_SOURCES:
+            return self._additive(name, options)
+        mode = _mode(options)
+        match name:
+            case "sold_sku_count":
+                frame = self._period("sold_skus", mode)
+                column = (
+                    "sold_skus"
+                    if options.get("cancelled", "exclude") == "exclude"
+                    else "sold_skus_with_cancelled"
+                )
+                values, _ = self._per_store(frame, column)
+                return _Measured(values, self._covered("orders", mode))
+            case "active_sku_count" | "live_sku_count":
+                frame = self._period("listings", mode)
+                values, present = self._per_store(
+                    frame, "active_skus" if name == "active_sku_count" else "live_skus"
+                )
+                return _Measured(values, present)
+            case "ahr_score":
+                return self._account_health(mode)
+            case "first_response_hours_median":
+                return self._median(mode)
+        raise KeyError(name)
+
+    def _base(self, mode: str, currency: str) -> dict[str, Array]:
+        """Every cube column summed per (instance, store), money in ``currency``."""
+        key = (mode, currency)
+        if key not in self._bases:
+            state = self.engine.cube_state(mode, self.instances, with_cubes=True)
+            rates = _FxTable(self.engine, state.frames, currency)
+            base: dict[str, Array] = {}
+            for source, frame in sorted(state.frames.items()):
+                for column, (stores, days, values) in _daily_columns(source, frame, rates).items():
+                    base[column] = self._rollup(stores, days, values)
+            self._bases[key] = base
+        return self._bases[key]
+
+    def _rollup(
+        self, store_ids: npt.NDArray[np.int64], days: npt.NDArray[np.int64], values: Array
+    ) -> Array:
+        """Sums of daily values over every (instance, store) day range, by prefix sums."""
+        n_stores = len(self.stores)
+        lookup = np.full(int(store_ids.max()) + 1 if store_ids.size else 1, -1, dtype=np.int64)
+        for sid, j in self.position.items():
+            if sid < lookup.size:
+                lookup[sid] = j
+        positions = lookup[store_ids] if store_ids.size else store_ids
+        keep = positions >= 0
+        keys = positions[keep] * 10_000_000 + days[keep]
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        prefix = np.concatenate([[0.0], np.cumsum(values[keep][order])])
+        offsets = np.arange(n_stores, dtype=np.int64)[None, :] * 10_000_000
+        starts = np.searchsorted(keys, offsets + self.instances.starts, side="left")
+        ends = np.searchsorted(keys, offsets + self.instances.ends, side="left")
+        return np.where(self.instances.starts >= 0, prefix[ends] - prefix[starts], 0.0)
+
+    def _covered(self, table: str, mode: str) -> npt.NDArray[np.bool_]:
+        """(instance, store): the store has facts of ``table`` around the period."""
+        self.engine.cube_state(mode, self.instances, with_cubes=False)
+        coverage = self.engine.coverage(mode, table)
+        firsts = np.array(
+            [coverage.get(s.store_id, (dt.date.max.toordinal(), 0))[0] for s in self.stores]
+        )
+        lasts = np.array([coverage.get(s.store_id, (0, -1))[1] for s in self.stores])
+        starts, ends = self.instances.starts, self.instances.ends
+        return (starts >= 0) & (ends > firsts[None, :]) & (starts <= lasts[None, :])
+
+    def _to_scopes(self, per_store: Array, covered: npt.NDArray[np.bool_]) -> tuple[Array, Codes]:
+        values = np.where(covered, per_store, 0.0) @ self.membership
+        any_covered = (covered.astype(np.float64) @ self.membership) > 0
+        undefined = ((self.instances.starts < 0).astype(np.float64) @ self.membership) > 0
+        codes = np.where(any_covered, OK, np.where(undefined, NO_PERIOD, MISSING)).astype(np.int8)
+        return np.where(codes == OK, values, np.nan), codes
+
+    def _additive(self, name: str, options: Mapping[str, OptionValue]) -> _Measured:
+        mode = _mode(options)
+        base = self._base(mode, str(options.get("currency", "USD")))
+        with_cancelled = options.get("cancelled", "exclude") == "include"
+
+        def status(column: str) -> Array:
+            return base[f"{column}_nc"] + (base[f"{column}_c"] if with_cancelled else 0.0)
+
+        refunds = base[
+            "refund_od" if options.get("refund_attribution") == "order_date" else "refund_rd"
+        ]
+        parts: dict[str, Array] = {}
+        match name:
+            case "item_sales":
+                value = status("item_price")
+                if options.get("include_shipping"):
+                    value = value + status("shipping_price")
+                if options.get("include_tax") is False:
+                    value = value - status("item_tax")
+                    if options.get("include_shipping"):
+                        value = value - status("shipping_tax")
+                if options.get("refunds") == "net":
+                    parts["gross"], parts["refunds"] = value, refunds
+                    value = value - refunds
+            case "order_count" | "pending_order_count" | "unit_count" | "cogs_amount":
+                value = status(
+                    {
+                        "order_count": "orders",
+                        "pending_order_count": "pending",
+                        "unit_count": "units",
+                        "cogs_amount": "cogs",
+                    }[name]
+                )
+            case "all_order_count":
+                value = base["orders_nc"] + base["orders_c"]
+            case "refund_amount":
+                value = refunds
+            case "returned_units":
+                value = base[
+                    "return_od"
+                    if options.get("return_attribution") == "order_date"
+                    else "return_rd"
+                ]
+            case _:
+                value = base[_PLAIN_COLUMNS[name]]
+        covered = self._covered(_SOURCE_COVERAGE[_MEASURE_SOURCES[name][0]][0], mode)
+        if name == "cogs_amount":
+            covered = covered & self._covered("orders", mode)
+        return _Measured(value, covered, parts=parts)
+
+    def _pending(self, options: Mapping[str, OptionValue]) -> Array:
+        measured = self._measure("pending_order_count", options)
+        assert measured.covered is not None
+        values = self._to_scopes(measured.values, measured.covered)[0]
+        if self._pending_counts is None:
+            self._pending_counts = values
+        return values
+
+    def pending_notes(self, n_periods: int) -> dict[tuple[int, int], list[str]]:
+        notes: dict[tuple[int, int], list[str]] = {}
+        if self._pending_counts is None:
+            return notes
+        for p in range(n_periods):
+            i = self.instances.labels.index((p, "current"))
+            for g in range(len(self.scopes)):
+                count = self._pending_counts[i, g]
+                if count > 0:
+                    notes[(p, g)] = [
+                        f"{int(count)} 个未定价订单计入订单数和销量，但不计入金额 / {int(count)} "
+                        "pending orders without a price count in orders and units but add no money"
+                    ]
+        return notes
+
+    # -- period aggregates -------------------------------------------------------------
+    def _period(self, name: str, mode: str, scoped: bool = False) -> Frame:
+        self.engine.cube_state(mode, self.instances, with_cubes=False)
+        return self.engine.period_frame(
+            mode, name, self.instances, self.stores, self.scopes if scoped else None
+        )
+
+    def _per_store(self, frame: Frame, column: str) -> tuple[Array, npt.NDArray[np.bool_]]:
+        values = np.zeros(self.instances.starts.shape)
+        present = np.zeros(self.instances.starts.shape, dtype=bool)
+        if frame["period"].size:
+            rows = frame["period"].astype(np.int64)
+            cols = np.array([self.position[int(s)] for s in frame["store_id"]], dtype=np.int64)
+            data = frame[column].astype(np.float64)
+            ok = ~np.isnan(data)
+            values[rows[ok], cols[ok]] = data[ok]
+            present[rows[ok], cols[ok]] = True
+        return values, present
+
+    def _account_health(self, mode: str) -> _Measured:
+        frame = self._period("account_health", mode)
+        single = np.array([not s.is_portfolio for s in self.scopes], dtype=bool)
+        results: dict[str, Array] = {}
+        codes: Codes = np.zeros(self.shape, np.int8)
+        for column in (
+            "ahr_score",
+            "order_defect_rate",
+            "late_shipment_rate",
+            "pre_fulfillment_cancel_rate",
+            "valid_tracking_rate",
+        ):
+            values, present = self._per_store(frame, column)
+            scoped, scoped_codes = self._to_scopes(values, present)
+            results[column] = np.where(single[None, :], scoped, np.nan)
+            if column == "ahr_score":
+                codes = np.where(single[None, :], scoped_codes, NOT_ACROSS).astype(np.int8)
+        score = results.pop("ahr_score")
+        return _Measured(score, codes=codes, parts=results)
+
+    def _median(self, mode: str) -> _Measured:
+        frame = self._period("first_response", mode, scoped=True)
+        values = np.full(self.shape, np.nan)
+        tickets = np.zeros(self.shape)
+        if frame["period"].size:
+            rows, cols = frame["period"].astype(np.int64), frame["scope"].astype(np.int64)
+            values[rows, cols] = frame["hours"].astype(np.float64)
+            tickets[rows, cols] = frame["tickets"].astype(np.float64)
+        codes = np.where(np.isnan(values), MISSING, OK).astype(np.int8)
+        return _Measured(values, codes=codes, parts={"tickets": tickets})
+
+
+_Result = tuple[Array, Codes, dict[str, Array]]
+_PLAIN_COLUMNS = {
+    "cancelled_order_count": "orders_c",
+    "due_order_count": "due",
+    "on_time_due_order_count": "on_time",
+    "shipped_order_count": "shipped",
+    "late_shipped_order_count": "late",
+    "ad_cost": "ad_cost",
+    "ad_attributed_sales": "ad_sales",
+    "session_count": "sessions",
+    "fee_amount": "fees",
+}
+
+
+def _mode(options: Mapping[str, OptionValue]) -> str:
+    return UTC if options.get("timezone") == UTC else "marketplace"
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _resolve_instances(
+    periods: Sequence[Period], stores: Sequence[StoreInfo], compare: bool
+) -> _Instances:
+    labels: list[tuple[int, str]] = []
+    resolved: list[list[Period | None]] = []
+    for p_index, period in enumerate(periods):
+        for role in ROLES if compare else ("current",):
+            try:
+                base = (
+                    period
+                    if role == "current"
+                    else period.previous()
+                    if role == "previous"
+                    else period.last_year()
+                )
+            except PeriodError:
+                base = None
+            labels.append((p_index, role))
+            resolved.append(
+                [base.for_launch_date(s.launch_date) if base is not None else None for s in stores]
+            )
+    shape = (len(labels), len(stores))
+    starts = np.array(
+        [[p.start.toordinal() if p else -1 for p in row] for row in resolved], dtype=np.int64
+    ).reshape(shape)
+    ends = np.array(
+        [[p.end.toordinal() if p else -1 for p in row] for row in resolved], dtype=np.int64
+    ).reshape(shape)
+    return _Instances(labels, starts, ends, resolved)
+
+
+def _grid(
+    values: Array,
+    codes: Codes,
+    parts: Mapping[str, Array],
+    instances: _Instances,
+    role: str,
+    n_periods: int,
+) -> KpiGrid:
+    rows = [instances.labels.index((p, role)) for p in range(n_periods)]
+
+    def cells(array: Array) -> list[list[float | None]]:
+        return [[None if v != v else v for v in array[i].tolist()] for i in rows]
+
+    return KpiGrid(
+        values=cells(np.where(codes == OK, values, np.nan)),
+        reasons=[[REASONS.get(c) for c in codes[i].tolist()] for i in rows],
+        parts={name: cells(array) for name, array in parts.items()} if role == "current" else {},
+    )
+
+
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _fetch(backend: BaseBackend, expr: Any) -> Frame:
+    table: pa.Table = backend.to_pyarrow(expr)
+    frame: Frame = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_date(kind):
+            frame[name] = (
+                column.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64) + _EPOCH
+            )
+        elif pa.types.is_timestamp(kind):
+            frame[name] = np.array(column.to_pylist(), dtype=object)
+        elif (
+            pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_decimal(kind)
+            or pa.types.is_boolean(kind)
+        ):
+            frame[name] = column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+        else:
+            frame[name] = np.array(column.to_pylist(), dtype=object)
+    if "store_id" in frame:
+        frame["store_id"] = frame["store_id"].astype(np.int64)
+    return frame
+
+
+def _local_ordinal(value: Any, store: StoreInfo, mode: str) -> int:
+    if isinstance(value, dt.datetime):
+        if mode == UTC:
+            return value.date().toordinal()
+        return value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(store.timezone)).date().toordinal()
+    return int(value)  # already a day ordinal
+
+
+_STATUS_SPLIT = {
+    "order_counts": ("orders",),
+    "pending": ("pending",),
+    "cogs": ("cogs",),
+    "line_sums": ("item_price", "item_tax", "shipping_price", "shipping_tax", "units"),
+}
+_SINGLE = {
+    "refund_rd": "amount",
+    "refund_od": "amount",
+    "return_rd": "quantity",
+    "return_od": "quantity",
+    "fees": "amount",
+    "traffic": "sessions",
+}
+_BASE_NAMES = {"traffic": "sessions", "fees": "fees"}
+_PAIRS = {"due": ("due", "on_time"), "shipped": ("shipped", "late"), "ads": ("ad_cost", "ad_sales")}
+
+_Daily = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Array]
+
+
+def _daily_columns(source: str, frame: Frame, rates: _FxTable) -> dict[str, _Daily]:
+    """The base columns of one cube as (store ids, day ordinals, values), money converted."""
+
+    def column(name: str, mask: npt.NDArray[np.bool_]) -> _Daily:
+        values = np.nan_to_num(frame[name][mask].astype(np.float64))
+        if name in _MONEY_COLUMNS and "currency" in frame:
+            values = values * rates.factors(frame["day"][mask], frame["currency"][mask])
+        return frame["store_id"][mask], frame["day"][mask].astype(np.int64), values
+
+    everything = np.ones(frame["store_id"].size, dtype=bool)
+    out: dict[str, _Daily] = {}
+    if source in _STATUS_SPLIT:
+        cancelled = frame["cancelled"] > 0
+        for name in _STATUS_SPLIT[source]:
+            out[f"{name}_nc"] = column(name, ~cancelled)
+            out[f"{name}_c"] = column(name, cancelled)
+    elif source in _SINGLE:
+        out[_BASE_NAMES.get(source, source)] = column(_SINGLE[source], everything)
+    else:
+        for name in _PAIRS[source]:
+            out[name] = column(name, everything)
+    return out
+
+
+class _FxTable:
+    """Multipliers from a currency to the reporting currency on a day, from ``fx_rates``."""
+
+    def __init__(self, engine: KpiEngine, frames: Mapping[str, Frame], reporting: str) -> None:
+        self.engine, self.reporting = engine, reporting
+        self.frames = frames
+        self._rates: dict[tuple[int, str], float] | None = None
+
+    def _load(self) -> dict[tuple[int, str], float]:
+        if self._rates is None:
+            days = np.concatenate(
+                [f["day"] for f in self.frames.values() if "currency" in f] or [np.zeros(0)]
+            )
+            rates = self.engine.table("fx_rates")
+            if days.size:
+                first, last = (
+                    dt.date.fromordinal(int(days.min())),
+                    dt.date.fromordinal(int(days.max())),
+                )
+                rates = rates.filter((rates.date >= first) & (rates.date <= last))
+            frame = _fetch(self.engine.backend, rates.select("date", "currency", "rate_to_usd"))
+            self._rates = {
+                (int(d), str(c)): float(r)
+                for d, c, r in zip(
+                    frame["date"], frame["currency"], frame["rate_to_usd"], strict=True
+                )
+            }
+        return self._rates
+
+    def _to_usd(self, day: int, currency: str) -> float:
+        if currency == "USD":
+            return 1.0
+        rate = self._load().get((day, currency))
+        if rate is None:
+            raise FxRateMissing(currency, dt.date.fromordinal(day), self.reporting)
+        return rate
+
+    def factors(self, days: npt.NDArray[np.int64], currencies: npt.NDArray[Any]) -> Array:
+        result = np.ones(days.size)
+        if days.size == 0:
+            return result
+        foreign = currencies != self.reporting
+        if not foreign.any():
+            return result
+        pairs: dict[tuple[int, str], float] = {}
+        for day, currency in set(
+            zip(days[foreign].tolist(), currencies[foreign].tolist(), strict=True)
+        ):
+            pairs[(day, currency)] = self._to_usd(day, currency) / self._to_usd(day, self.reporting)
+        result[foreign] = [
+            pairs[(d, c)]
+            for d, c in zip(days[foreign].tolist(), currencies[foreign].tolist(), strict=True)
+        ]
+        return result
