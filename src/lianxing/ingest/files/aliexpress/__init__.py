@@ -1,0 +1,1 @@
+"""AliExpress: order API responses and seller order exports (unverified layouts)."""

@@ -1,0 +1,1 @@
+"""Lazada: Open Platform API responses and Seller Center order exports."""

@@ -1,0 +1,1 @@
+"""TikTok Shop: Partner API (202309) responses and Seller Center order exports."""
