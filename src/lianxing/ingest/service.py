@@ -40,6 +40,9 @@ _DECIMAL_COMMA_SITES = frozenset(
 _MONTH_FIRST_SITES = frozenset({"US", "CA", "PH"})
 
 
+DUCKDB_IMPORT_MEMORY = "512MB"
+
+
 class ImportInputError(ValueError):
     """The import cannot start: unknown store, unreadable file, unknown/unclear format."""
 
@@ -157,6 +160,7 @@ def import_file(
             period_from=options.period_from,
             period_to=options.period_to,
             buyer_salt=_buyer_salt(workspace),
+            marketplace_id=store.marketplace_id if store else None,
         )
 
     batch_id = str(uuid.uuid4())
@@ -173,6 +177,11 @@ def import_file(
             )
         )
 
+    if workspace.warehouse.dialect == "duckdb":
+        # Bounded memory whatever the file size: DuckDB spills staged rows to disk beyond
+        # this, and need not keep insertion order for the merge.
+        workspace.warehouse.execute(f"SET memory_limit = '{DUCKDB_IMPORT_MEMORY}'")
+        workspace.warehouse.execute("SET preserve_insertion_order = false")
     hasher = _FileHasher(path)
     hasher.start()
     if options.progress is not None:

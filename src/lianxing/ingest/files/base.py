@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -123,8 +124,10 @@ class ImportContext:
     period_from: dt.date | None = None  # --from/--to, for reports without a date column
     period_to: dt.date | None = None
     buyer_salt: bytes | None = None
+    marketplace_id: str | None = None
     problems: ProblemLog = field(default_factory=ProblemLog)
     rows_read: int = 0
+    state: dict[str, Any] = field(default_factory=dict)  # a format's memory across chunks
 
     def problem(
         self,
@@ -456,7 +459,7 @@ class TabularFormat(ReportFormat):
 
 
 def _lines(chunk: RawChunk) -> pa.Array:
-    return pa.array(range(chunk.first_line, chunk.first_line + chunk.table.num_rows), pa.int64())
+    return pa.array(np.arange(chunk.first_line, chunk.first_line + chunk.table.num_rows))
 
 
 def _report_invalid_rows(source: Source, ctx: ImportContext, width: int) -> None:

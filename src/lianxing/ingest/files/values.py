@@ -109,10 +109,21 @@ def _signed_plain(raw: pa.Array, decimal_comma: bool) -> tuple[pa.Array, pa.Arra
     return signed, valid
 
 
+def _strict_cast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """Arrow's own strict cast, the fast path for clean machine-written files; None if
+    any cell needs the tolerant path (or is bad)."""
+    try:
+        return pc.cast(raw, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def money(raw: pa.Array, *, decimal_comma: bool = False) -> Parsed:
     """Exact DECIMAL(18, 4), rounded half-to-even beyond 4 decimals."""
     if len(raw) == 0:
         return Parsed(pa.array([], MONEY), None)
+    if not decimal_comma and (fast := _strict_cast(raw, MONEY)) is not None:
+        return Parsed(fast, None)
     signed, valid = _signed_plain(raw, decimal_comma)
     # At most 10 decimals survive into the wide decimal; the 5th and later only round.
     signed = pc.replace_substring_regex(signed, r"(\.\d{10})\d+$", r"\1")
@@ -135,6 +146,8 @@ def integer(raw: pa.Array) -> Parsed:
     """Whole numbers; thousands may be grouped with ``,`` ``.`` space or apostrophe."""
     if len(raw) == 0:
         return Parsed(pa.array([], pa.int64()), None)
+    if (fast := _strict_cast(raw, pa.int64())) is not None:
+        return Parsed(fast, None)
     grouped = r"^[-+]?(\d{1,3}([,.'\x{00A0}\x{202F} ]\d{3})+|\d{1,18})$"
     valid = pc.match_substring_regex(raw, grouped)
     plain = pc.replace_substring_regex(raw, r"[,.'\x{00A0}\x{202F} +]", "")
@@ -294,6 +307,9 @@ def timestamp(raw: pa.Array, *, timezone: str, day_first: bool = False) -> Parse
     """Naive-UTC timestamps from platform text; times without a zone are in ``timezone``."""
     if len(raw) == 0:
         return Parsed(pa.array([], TIMESTAMP), None)
+    # Flat files from the SP-API: ISO 8601 with an offset everywhere.
+    if (fast := _strict_cast(raw, pa.timestamp("us", tz="UTC"))) is not None:
+        return Parsed(pc.cast(fast, TIMESTAMP), None)
     # Bring ISO variants to one shape: "T" separator, seconds, no fraction, "+hh:mm".
     norm = pc.replace_substring_regex(raw, r"^(\d{4}-\d{2}-\d{2}) (\d)", r"\1T\2")
     norm = pc.replace_substring_regex(norm, r"(\d)\s*(?:Z|UTC|GMT)$", r"\1+00:00")
@@ -341,6 +357,8 @@ def date(raw: pa.Array, *, day_first: bool = False) -> Parsed:
     """Calendar dates as written (no time-zone shift: report dates are marketplace-local)."""
     if len(raw) == 0:
         return Parsed(pa.array([], pa.date32()), None)
+    if (fast := _strict_cast(raw, pa.date32())) is not None:
+        return Parsed(fast, None)
     null = pa.scalar(None, pa.string())
     iso = pc.match_substring_regex(raw, r"^\d{4}-\d{2}-\d{2}$")
     as_time = pc.binary_join_element_wise(pc.if_else(iso, raw, null), "T00:00:00", "")

@@ -78,7 +78,7 @@ class AllOrders(TabularFormat):
         n = len(rows)
         currency = pc.fill_null(pc.utf8_upper(rows["currency"]), ctx.currency)
         buyer_ref = ctx.hash_buyer(rows["buyer_email"]) if rows.has("buyer_email") else None
-        yield "orders", fact_table(
+        orders = fact_table(
             "orders",
             ctx,
             n,
@@ -92,6 +92,8 @@ class AllOrders(TabularFormat):
             ship_country=pc.utf8_upper(rows["ship_country"]),
             ship_postal_code=rows["ship_postal_code"],
         )
+        # An order's lines are adjacent: stage one row per run (the last, as the writer would).
+        yield "orders", orders.filter(last_of_runs(rows["order_id"]))
         line_id = rows["sku"]
         if rows.has("order_item_id"):
             line_id = pc.coalesce(rows["order_item_id"], line_id)
@@ -112,6 +114,14 @@ class AllOrders(TabularFormat):
             promotion_discount=promotion,
             currency=currency,
         )
+
+
+def last_of_runs(keys: pa.Array) -> pa.Array:
+    """True at the last row of each run of equal adjacent ``keys``."""
+    if len(keys) < 2:
+        return pa.array([True] * len(keys))
+    differs = pc.fill_null(pc.not_equal(keys.slice(0, len(keys) - 1), keys.slice(1)), True)
+    return pa.concat_arrays([differs, pa.array([True])])
 
 
 def _sum_abs(first: pa.Array, second: pa.Array) -> pa.Array:

@@ -1,0 +1,155 @@
+"""Benchmark: ``lianxing import`` of an Amazon All Orders file vs DuckDB's own ``read_csv``.
+
+    python bench/import_orders.py --rows 1000000 --json
+
+Writes an All Orders file of N lines (real header, realistic values: several lines per
+order, some pending orders without prices), then times, each in a fresh process:
+
+* the floor: DuckDB ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a DuckDB file;
+* ``lianxing import FILE --store 1`` into a fresh workspace (validation + upsert).
+
+Prints {"rows", "import_s", "duckdb_read_csv_s", "ratio", "rows_per_s", "peak_rss_mb"}
+(peak RSS of the import process). Not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+HEADER = (
+    "amazon-order-id merchant-order-id purchase-date last-updated-date order-status "
+    "fulfillment-channel sales-channel order-channel url ship-service-level product-name sku "
+    "asin item-status quantity currency item-price item-tax shipping-price shipping-tax "
+    "gift-wrap-price gift-wrap-tax item-promotion-discount ship-promotion-discount ship-city "
+    "ship-state ship-postal-code ship-country promotion-ids cpf is-business-order "
+    "purchase-order-number price-designation signature-confirmation-recommended"
+).split()
+
+STATUSES = np.array(["Shipped", "Shipped", "Shipped", "Pending", "Cancelled", "Unshipped"])
+SKUS = np.array([f"SKU-{i:04d}" for i in range(500)])
+
+
+def _chunk(start: int, n: int, rng: np.random.Generator) -> pa.Table:
+    line = np.arange(start, start + n)
+    order = line // 2  # two lines per order on average
+    status = STATUSES[(order * 7919) % len(STATUSES)]
+    sku_index = (line * 31) % len(SKUS)
+    qty = (line % 3) + 1
+    price = np.round(rng.uniform(5, 200, n), 2) * qty
+    pending = status == "Pending"
+    price_text = np.char.mod("%.2f", price).astype(object)
+    price_text[pending] = ""
+    seconds = 1_788_000_000 + order * 37
+    ts = pc.strftime(pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")),
+                     format="%Y-%m-%dT%H:%M:%S+00:00")
+    order_ids = pc.binary_join_element_wise(
+        "111-", pc.utf8_lpad(pc.cast(pa.array(order % 10_000_000), pa.string()), 7, "0"),
+        "-", pc.utf8_lpad(pc.cast(pa.array(order // 10_000_000), pa.string()), 7, "0"), "")
+    empty = pa.array(np.full(n, "", dtype=object), pa.string())
+    cols = {name: empty for name in HEADER}
+    cols.update({
+        "amazon-order-id": order_ids,
+        "purchase-date": ts,
+        "last-updated-date": ts,
+        "order-status": pa.array(status),
+        "fulfillment-channel": pa.array(np.where(order % 4 == 0, "Merchant", "Amazon")),
+        "sales-channel": pa.array(np.full(n, "Amazon.com")),
+        "ship-service-level": pa.array(np.full(n, "Standard")),
+        "product-name": pa.array(np.full(n, "Bamboo Cutting Board XL")),
+        "sku": pa.array(SKUS[sku_index]),
+        "asin": pa.array(np.char.add("B0", SKUS[sku_index])),
+        "item-status": pa.array(status),
+        "quantity": pa.array(qty.astype(str)),
+        "currency": pa.array(np.where(pending, "", "USD")),
+        "item-price": pa.array(price_text, pa.string()),
+        "item-tax": pa.array(np.where(pending, "", "1.20")),
+        "shipping-price": pa.array(np.where(pending, "", "0.00")),
+        "ship-city": pa.array(np.full(n, "SEATTLE")),
+        "ship-state": pa.array(np.full(n, "WA")),
+        "ship-postal-code": pa.array(np.full(n, "98101")),
+        "ship-country": pa.array(np.full(n, "US")),
+        "is-business-order": pa.array(np.where(order % 10 == 0, "true", "false")),
+    })
+    return pa.table(cols)
+
+
+def write_file(path: Path, rows: int) -> None:
+    rng = np.random.default_rng(7)
+    options = pacsv.WriteOptions(delimiter="\t", quoting_style="none", include_header=False)
+    with open(path, "wb") as out:
+        out.write(("\t".join(HEADER) + "\n").encode())
+        for start in range(0, rows, 1_000_000):
+            table = _chunk(start, min(1_000_000, rows - start), rng)
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(table, sink, options)
+            out.write(sink.getvalue().to_pybytes())
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        sys.stderr.write(proc.stderr.read().decode() if proc.stderr else "")
+        raise SystemExit(f"command failed: {' '.join(cmd)}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="lx-bench-"))
+    data = tmp / "all_orders.txt"
+    write_file(data, args.rows)
+    env = {**os.environ, "LIANXING_HOME": str(tmp / "ws")}
+    for var in ("LIANXING_DATABASE_URL", "LIANXING_WAREHOUSE_URL"):
+        env.pop(var, None)
+    python = sys.executable
+    floor_script = (
+        "import duckdb,sys; con=duckdb.connect(sys.argv[2]);"
+        "con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv(?, delim='\\t', header=true,"
+        " all_varchar=false)\", [sys.argv[1]])"
+    )
+    floor_s, _ = _timed([python, "-c", floor_script, str(data), str(tmp / "floor.duckdb")], env)
+
+    cli = [python, "-m", "lianxing"]
+    subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "store", "add", "--platform", "amazon", "--site", "US", "--name",
+                    "bench"], env=env, check=True, capture_output=True)
+    import_s, rss = _timed([*cli, "import", str(data), "--store", "1", "--json"], env)
+    result = {
+        "rows": args.rows,
+        "file_mb": round(data.stat().st_size / 2**20, 1),
+        "import_s": round(import_s, 2),
+        "duckdb_read_csv_s": round(floor_s, 2),
+        "ratio": round(import_s / floor_s, 2),
+        "rows_per_s": round(args.rows / import_s),
+        "peak_rss_mb": round(rss, 1),
+    }
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(tmp)
+    print(json.dumps(result) if args.json else result)
+
+
+if __name__ == "__main__":
+    main()
