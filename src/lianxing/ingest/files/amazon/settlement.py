@@ -8,7 +8,9 @@ amount type, description, amount)`` — and from there:
 * ``fees``: ``ItemFees`` (commission, FBA fulfilment fee, refund commission ...) and
   account-level service/inventory fees, stored as the positive amount charged (a fee
   given back is negative). "Cost of Advertising" is left out: ad spend comes from the Ads
-  reports, and counting it here too would subtract it twice from profit. A settlement is
+  reports, and counting it here too would subtract it twice from profit. From
+  ``other-transaction`` only lines described as a fee count (subscription fee, yes;
+  reserve balances and transfers, no). A settlement is
   immutable once issued, so ``fee_id`` is settlement id + line number.
 
 The first data row is the settlement summary (dates, ``total-amount``, ``currency``) with
@@ -103,7 +105,7 @@ class _Settlement(TabularFormat):
             refunds = refunds.append_column(
                 "refund_id", concat_ids(refunds.column("settlement_id"), refunds.column("order_id"),
                                         refunds.column("adjustment_id"), refunds.column("sku")))
-            grouped = refunds.group_by("refund_id").aggregate(
+            grouped = refunds.group_by("refund_id", use_threads=False).aggregate(
                 [("amount", "sum"), ("posted_ts", "min"), ("order_id", "first"), ("sku", "first")]
             )
             yield "refunds", fact_table(
@@ -116,8 +118,11 @@ class _Settlement(TabularFormat):
                 currency=currency,
             )
 
+        # other-transaction also carries reserves and transfers: only its "... Fee" lines count.
+        other_fee = pc.and_(pc.equal(amount_type, "other-transaction"),
+                            pc.match_substring(description, "fee"))
         is_fee = pc.and_(
-            pc.is_in(amount_type, pa.array(FEE_AMOUNT_TYPES)),
+            pc.or_(pc.is_in(amount_type, pa.array(FEE_AMOUNT_TYPES)), other_fee),
             pc.invert(pc.is_in(description, pa.array(NOT_FEES))),
         )
         fees = table.filter(pc.fill_null(is_fee, False))
