@@ -328,7 +328,7 @@ def _constant(name: str, value: str | int | float | bool, tables: list[str]) -> 
 
 def _times(money: pa.Array, quantity: Any, n: int) -> pa.Array:
     quantity_array = quantity if isinstance(quantity, pa.Array) else pa.repeat(quantity, n)
-    wide = pc.multiply(pc.cast(money, pa.decimal128(28, 4)), pc.cast(quantity_array, pa.int64()))
+    wide = pc.multiply(pc.cast(money, values.MONEY), pc.cast(quantity_array, pa.decimal128(19, 0)))
     return pc.cast(wide, values.MONEY)
 
 
