@@ -1,0 +1,660 @@
+"""Evaluating a signed contract: milestones, exit clauses and the settlement statement (pure).
+
+Evaluation is two steps so that this module never touches data:
+
+1. :func:`plan` lists the KPI windows the contract needs as of a day (each milestone's
+   N-day windows, each exit clause's and percent fee's calendar periods);
+2. the caller computes those windows with the definition locked at signing and hands back a
+   :class:`WindowValue` for each; :func:`evaluate` turns them into the statement.
+
+``as_of`` is the last *complete* day counted: a milestone met on day D is reported met (and
+its fee due on D) when evaluated as of D or later, and pending before. The statement is a
+pure function of the contract, the launch date, ``as_of`` and the window values, and carries
+a hash of its own canonical JSON so two runs can be compared at a glance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from lianxing.domain.contracts import (
+    Contract,
+    ExitClause,
+    Fee,
+    FeeType,
+    KpiClause,
+    Milestone,
+    PeriodUnit,
+    Target,
+    add_months,
+)
+
+CENT = Decimal("0.01")
+
+
+class Outcome(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    PENDING = "pending"
+
+
+class LineStatus(StrEnum):
+    DUE = "due"
+    NOT_YET_DUE = "not_yet_due"
+    PENDING_MILESTONE = "pending_milestone"
+    NOT_EARNED = "not_earned"  # the milestone was not met: the fee is never due
+    UNPRICED = "unpriced"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Local days ``[start, end)`` of the stores' timezone."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "last_day": self.last_day.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRequest:
+    """KPI values a clause needs over ``windows``, with the data policy that applies."""
+
+    key: str  # "milestone:<id>", "exit:<id>", "fee:<id>"
+    clause: str  # KPI clause id
+    windows: tuple[Window, ...]
+    accept_manual: bool
+    accept_flagged: bool
+    currency: str | None  # reporting currency override (percent fees are paid in theirs)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowValue:
+    """One KPI value over one window, and which data it came from."""
+
+    window: Window
+    value: float | None
+    reason: str | None = None  # why value is None ("no data", "zero denominator")
+    sources: Mapping[str, int] = field(default_factory=dict)  # rows counted, by source
+    excluded: Mapping[str, int] = field(default_factory=dict)  # rows left out, by source
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {**self.window.to_json(), "value": _round(self.value)}
+        if self.reason:
+            body["reason"] = self.reason
+        body["sources"] = dict(sorted(self.sources.items()))
+        if self.excluded:
+            body["excluded"] = dict(sorted(self.excluded.items()))
+        return body
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def meets(target: Target, value: float | None) -> bool:
+    return value is not None and target.comparator.holds(value, target.value)
+
+
+# ---------------------------------------------------------------------------------------
+# Planning
+# ---------------------------------------------------------------------------------------
+
+
+def applies_from(contract: Contract, clause: KpiClause, launch: dt.date | None) -> dt.date:
+    """The first day a clause's target applies: ``from_day`` days into launch (or the term)."""
+    base = launch or contract.term.start
+    return base + dt.timedelta(days=clause.from_day - 1)
+
+
+def milestone_windows(milestone: Milestone, launch: dt.date, as_of: dt.date) -> list[Window]:
+    """Every N-day window inside the first M days after launch that has ended by ``as_of``."""
+    n = milestone.consecutive_days
+    last_end = launch + dt.timedelta(days=milestone.within_days_of_launch)  # excluded
+    first_end = launch + dt.timedelta(days=n)
+    stop = min(last_end, as_of + dt.timedelta(days=1))
+    return [
+        Window(end - dt.timedelta(days=n), end)
+        for end in (first_end + dt.timedelta(days=i) for i in range((stop - first_end).days + 1))
+        if end <= stop
+    ]
+
+
+def calendar_periods(unit: PeriodUnit, first: dt.date, stop: dt.date) -> list[Window]:
+    """Whole calendar periods starting on or after ``first`` and ending by ``stop`` (excluded)."""
+    start = _period_start_on_or_after(unit, first)
+    periods: list[Window] = []
+    while True:
+        end = _period_end(unit, start)
+        if end > stop:
+            return periods
+        periods.append(Window(start, end))
+        start = end
+
+
+def _period_start_on_or_after(unit: PeriodUnit, day: dt.date) -> dt.date:
+    match unit:
+        case PeriodUnit.WEEK:
+            return day + dt.timedelta(days=(7 - day.weekday()) % 7)
+        case PeriodUnit.MONTH:
+            return day if day.day == 1 else add_months(day.replace(day=1), 1)
+        case PeriodUnit.QUARTER:
+            first_month = (day.month - 1) // 3 * 3 + 1
+            start = dt.date(day.year, first_month, 1)
+            return start if start == day else add_months(start, 3)
+
+
+def _period_end(unit: PeriodUnit, start: dt.date) -> dt.date:
+    match unit:
+        case PeriodUnit.WEEK:
+            return start + dt.timedelta(days=7)
+        case PeriodUnit.MONTH:
+            return add_months(start, 1)
+        case PeriodUnit.QUARTER:
+            return add_months(start, 3)
+
+
+def clause_periods(
+    contract: Contract, clause: KpiClause, launch: dt.date | None, as_of: dt.date
+) -> list[Window]:
+    """The clause's complete calendar periods inside the term, ended by ``as_of``."""
+    assert clause.period is not None
+    first = max(applies_from(contract, clause, launch), contract.term.start)
+    stop = min(contract.term.end, as_of + dt.timedelta(days=1))
+    return calendar_periods(clause.period, first, stop)
+
+
+def plan(contract: Contract, launch: dt.date | None, as_of: dt.date) -> list[SeriesRequest]:
+    requests: list[SeriesRequest] = []
+    for milestone in contract.milestones:
+        clause = contract.clause(milestone.kpi)
+        windows = milestone_windows(milestone, launch, as_of) if launch else []
+        requests.append(
+            SeriesRequest(
+                f"milestone:{milestone.id}",
+                clause.id,
+                tuple(windows),
+                accept_manual=milestone.accept_manual_data or clause.source.value == "manual",
+                accept_flagged=milestone.accept_flagged_data,
+                currency=None,
+            )
+        )
+    for exit_clause in contract.exits:
+        clause = contract.clause(exit_clause.kpi)
+        requests.append(
+            SeriesRequest(
+                f"exit:{exit_clause.id}",
+                clause.id,
+                tuple(clause_periods(contract, clause, launch, as_of)),
+                accept_manual=clause.source.value == "manual",
+                accept_flagged=False,
+                currency=None,
+            )
+        )
+    for fee in contract.fees:
+        if fee.type is FeeType.PERCENT_OF_KPI and fee.kpi is not None:
+            clause = contract.clause(fee.kpi)
+            requests.append(
+                SeriesRequest(
+                    f"fee:{fee.id}",
+                    clause.id,
+                    tuple(clause_periods(contract, clause, launch, as_of)),
+                    accept_manual=clause.source.value == "manual",
+                    accept_flagged=False,
+                    currency=fee.currency,
+                )
+            )
+    return requests
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseResult:
+    kind: str  # milestone | exit
+    id: str
+    kpi_clause: str
+    kpi: str
+    definition: str  # content hash locked at signing
+    outcome: Outcome
+    met_on: dt.date | None  # milestone: the day it was met; exit: the day termination opens
+    explanation_en: str
+    explanation_zh: str
+    evidence: tuple[WindowValue, ...]
+    data_policy: Mapping[str, bool]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "kpi_clause": self.kpi_clause,
+            "kpi": self.kpi,
+            "definition": self.definition,
+            "outcome": self.outcome.value,
+            "met_on": self.met_on.isoformat() if self.met_on else None,
+            "explanation": {"zh": self.explanation_zh, "en": self.explanation_en},
+            "data_policy": dict(self.data_policy),
+            "evidence": [w.to_json() for w in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    fee: str
+    name: str
+    type: str
+    status: LineStatus
+    amount: Decimal | None
+    currency: str
+    due_date: dt.date | None
+    basis: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fee": self.fee,
+            "name": self.name,
+            "type": self.type,
+            "status": self.status.value,
+            "amount": None if self.amount is None else str(self.amount),
+            "currency": self.currency,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RefundLine:
+    exit: str
+    amount: Decimal
+    currency: str
+    owed_from: dt.date
+    basis: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit": self.exit,
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "owed_from": self.owed_from.isoformat(),
+            "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    contract: str
+    as_of: dt.date
+    launch_date: dt.date | None
+    clauses: tuple[ClauseResult, ...]
+    lines: tuple[StatementLine, ...]
+    refunds: tuple[RefundLine, ...]
+
+    def totals(self) -> dict[str, dict[str, str]]:
+        sums: dict[str, dict[str, Decimal]] = {}
+        for line in self.lines:
+            if line.amount is not None and line.status in (
+                LineStatus.DUE,
+                LineStatus.NOT_YET_DUE,
+                LineStatus.PENDING_MILESTONE,
+            ):
+                bucket = sums.setdefault(line.currency, _zero_totals())
+                bucket[line.status.value] += line.amount
+        for refund in self.refunds:
+            sums.setdefault(refund.currency, _zero_totals())["refunds_owed"] += refund.amount
+        return {
+            currency: {k: str(v.quantize(CENT)) for k, v in bucket.items()}
+            for currency, bucket in sorted(sums.items())
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "contract": self.contract,
+            "as_of": self.as_of.isoformat(),
+            "launch_date": self.launch_date.isoformat() if self.launch_date else None,
+            "clauses": [c.to_json() for c in self.clauses],
+            "settlement": {
+                "lines": [line.to_json() for line in self.lines],
+                "refunds": [r.to_json() for r in self.refunds],
+                "totals": self.totals(),
+            },
+        }
+        body["statement_hash"] = statement_hash(body)
+        return body
+
+
+def _zero_totals() -> dict[str, Decimal]:
+    return {
+        "due": Decimal(0),
+        "not_yet_due": Decimal(0),
+        "pending_milestone": Decimal(0),
+        "refunds_owed": Decimal(0),
+    }
+
+
+def statement_hash(body: Mapping[str, Any]) -> str:
+    """sha256 of the statement's canonical JSON, without the hash itself."""
+    content = {k: v for k, v in body.items() if k != "statement_hash"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def evaluate(
+    contract: Contract,
+    *,
+    launch: dt.date | None,
+    as_of: dt.date,
+    values: Mapping[str, Sequence[WindowValue]],
+    definitions: Mapping[str, str],
+) -> Statement:
+    """The statement; ``values`` answers :func:`plan`'s requests by key, ``definitions``
+    gives each KPI clause's locked definition hash."""
+    requests = {r.key: r for r in plan(contract, launch, as_of)}
+    clauses: list[ClauseResult] = []
+    for milestone in contract.milestones:
+        key = f"milestone:{milestone.id}"
+        clauses.append(
+            _milestone(
+                contract, milestone, launch, as_of, values.get(key, ()), definitions, requests[key]
+            )
+        )
+    for exit_clause in contract.exits:
+        key = f"exit:{exit_clause.id}"
+        clauses.append(
+            _exit(contract, exit_clause, as_of, values.get(key, ()), definitions, requests[key])
+        )
+    lines = _fee_lines(contract, as_of, clauses, values)
+    refunds = _refunds(contract, clauses, lines)
+    return Statement(contract.number, as_of, launch, tuple(clauses), tuple(lines), refunds)
+
+
+def _policy(request: SeriesRequest) -> dict[str, bool]:
+    return {
+        "manual_data_counts": request.accept_manual,
+        "flagged_data_counts": request.accept_flagged,
+    }
+
+
+def _milestone(
+    contract: Contract,
+    milestone: Milestone,
+    launch: dt.date | None,
+    as_of: dt.date,
+    series: Sequence[WindowValue],
+    definitions: Mapping[str, str],
+    request: SeriesRequest,
+) -> ClauseResult:
+    clause = contract.clause(milestone.kpi)
+    target = milestone.target
+    condition = (
+        f"{clause.kpi} {target.comparator.value} {target.value:g} over "
+        f"{milestone.consecutive_days} consecutive days within "
+        f"{milestone.within_days_of_launch} days of launch"
+    )
+    condition_zh = (
+        f"上线后 {milestone.within_days_of_launch} 天内连续 {milestone.consecutive_days} 天 "
+        f"{clause.kpi} {target.comparator.value} {target.value:g}"
+    )
+
+    def result(
+        outcome: Outcome, met_on: dt.date | None, en: str, zh: str, evidence: Sequence[WindowValue]
+    ) -> ClauseResult:
+        return ClauseResult(
+            "milestone",
+            milestone.id,
+            clause.id,
+            clause.kpi,
+            definitions.get(clause.id, ""),
+            outcome,
+            met_on,
+            f"{condition}: {en}",
+            f"{condition_zh}：{zh}",
+            tuple(evidence),
+            _policy(request),
+        )
+
+    if launch is None:
+        return result(
+            Outcome.PENDING, None, "the store has no launch date yet", "店铺尚无上线日期", []
+        )
+    ordered = sorted(series, key=lambda w: w.window.end)
+    for i, window in enumerate(ordered):
+        if meets(target, window.value):
+            before = [ordered[i - 1]] if i else []
+            return result(
+                Outcome.MET,
+                window.window.last_day,
+                f"met on {window.window.last_day.isoformat()}",
+                f"已于 {window.window.last_day.isoformat()} 达成",
+                [*before, window],
+            )
+    deadline = launch + dt.timedelta(days=milestone.within_days_of_launch - 1)
+    best = _best(ordered, target)
+    evidence = [w for w in (best, ordered[-1] if ordered else None) if w is not None]
+    evidence = list(dict.fromkeys(evidence))
+    if as_of >= deadline:
+        return result(
+            Outcome.NOT_MET,
+            None,
+            f"not met by the deadline {deadline.isoformat()}",
+            f"截至 {deadline.isoformat()} 未达成",
+            evidence,
+        )
+    return result(
+        Outcome.PENDING,
+        None,
+        f"not met yet; the deadline is {deadline.isoformat()}",
+        f"尚未达成；截止日 {deadline.isoformat()}",
+        evidence,
+    )
+
+
+def _best(series: Sequence[WindowValue], target: Target) -> WindowValue | None:
+    defined = [w for w in series if w.value is not None]
+    if not defined:
+        return None
+    lower = target.comparator.lower_is_better
+    return (min if lower else max)(defined, key=lambda w: w.value or 0.0)
+
+
+def _exit(
+    contract: Contract,
+    exit_clause: ExitClause,
+    as_of: dt.date,
+    series: Sequence[WindowValue],
+    definitions: Mapping[str, str],
+    request: SeriesRequest,
+) -> ClauseResult:
+    clause = contract.clause(exit_clause.kpi)
+    assert clause.target is not None and clause.period is not None
+    target = clause.target
+    condition = (
+        f"{clause.kpi} {target.comparator.value} {target.value:g} per {clause.period.value} "
+        f"missed in {exit_clause.consecutive_misses} consecutive periods"
+    )
+    condition_zh = (
+        f"{clause.kpi} {target.comparator.value} {target.value:g}（按{_PERIOD_ZH[clause.period]}）"
+        f"连续 {exit_clause.consecutive_misses} 期未达成"
+    )
+    ordered = sorted(series, key=lambda w: w.window.start)
+    run: list[WindowValue] = []
+    outcome, opens_on = Outcome.PENDING, None
+    for window in ordered:
+        # A period without a defined value (no data) neither counts as a miss nor as a hit:
+        # it breaks the run, so a termination right always rests on measured misses.
+        if window.value is not None and not meets(target, window.value):
+            run.append(window)
+        else:
+            run = []
+        if len(run) == exit_clause.consecutive_misses:
+            outcome, opens_on = Outcome.MET, window.window.end
+            break
+    if outcome is Outcome.MET:
+        assert opens_on is not None
+        en = f"triggered: the seller may terminate from {opens_on.isoformat()}"
+        zh = f"已触发：卖家自 {opens_on.isoformat()} 起可解约"
+        evidence = run
+    else:
+        evidence = ordered[-exit_clause.consecutive_misses :]
+        if as_of + dt.timedelta(days=1) >= contract.term.end:
+            outcome = Outcome.NOT_MET
+            en, zh = "not triggered during the term", "合同期内未触发"
+        else:
+            en = f"not triggered so far ({len(run)} consecutive miss(es) now)"
+            zh = f"目前未触发（当前连续未达成 {len(run)} 期）"
+    return ClauseResult(
+        "exit",
+        exit_clause.id,
+        clause.id,
+        clause.kpi,
+        definitions.get(clause.id, ""),
+        outcome,
+        opens_on,
+        f"{condition}: {en}",
+        f"{condition_zh}：{zh}",
+        tuple(evidence),
+        _policy(request),
+    )
+
+
+_PERIOD_ZH = {PeriodUnit.WEEK: "周", PeriodUnit.MONTH: "月", PeriodUnit.QUARTER: "季度"}
+
+
+def _fee_lines(
+    contract: Contract,
+    as_of: dt.date,
+    clauses: Sequence[ClauseResult],
+    values: Mapping[str, Sequence[WindowValue]],
+) -> list[StatementLine]:
+    lines: list[StatementLine] = []
+    milestones = {c.id: c for c in clauses if c.kind == "milestone"}
+    release = {m.releases: m.id for m in contract.milestones if m.releases}
+
+    def dated(fee: Fee, amount: Decimal | None, due: dt.date, basis: str) -> StatementLine:
+        status = LineStatus.DUE if due <= as_of else LineStatus.NOT_YET_DUE
+        if amount is None:
+            status = LineStatus.UNPRICED
+        return StatementLine(
+            fee.id, fee.name, fee.type.value, status, amount, fee.currency, due, basis
+        )
+
+    for fee in contract.fees:
+        match fee.type:
+            case FeeType.FIXED:
+                due = fee.due_date or contract.term.start
+                basis = "at signing" if fee.due_date is None else f"due {due.isoformat()}"
+                lines.append(dated(fee, fee.amount, due, _basis(fee, basis)))
+            case FeeType.MONTHLY:
+                for k in range(contract.term.months):
+                    month_start = add_months(contract.term.start, k)
+                    due = (
+                        month_start
+                        if fee.due_day_of_month is None
+                        else _on_or_after_day(month_start, fee.due_day_of_month)
+                    )
+                    basis = f"service month {k + 1} from {month_start.isoformat()}"
+                    lines.append(dated(fee, fee.amount, due, _basis(fee, basis)))
+            case FeeType.MILESTONE:
+                result = milestones[release[fee.id]]
+                status = {
+                    Outcome.MET: LineStatus.DUE,
+                    Outcome.NOT_MET: LineStatus.NOT_EARNED,
+                    Outcome.PENDING: LineStatus.PENDING_MILESTONE,
+                }[result.outcome]
+                if fee.amount is None:
+                    status = LineStatus.UNPRICED
+                lines.append(
+                    StatementLine(
+                        fee.id,
+                        fee.name,
+                        fee.type.value,
+                        status,
+                        fee.amount,
+                        fee.currency,
+                        result.met_on,
+                        _basis(fee, f"released by milestone {result.id} ({result.outcome.value})"),
+                    )
+                )
+            case FeeType.PERCENT_OF_KPI:
+                assert fee.rate is not None
+                for window in sorted(values.get(f"fee:{fee.id}", ()), key=lambda w: w.window.start):
+                    amount = (
+                        Decimal(0)
+                        if window.value is None
+                        else (fee.rate * Decimal(repr(window.value))).quantize(CENT, ROUND_HALF_UP)
+                    )
+                    shown = "no value" if window.value is None else f"{window.value:.2f}"
+                    basis = (
+                        f"{fee.rate} × {fee.kpi} {window.window.start.isoformat()}"
+                        f"..{window.window.last_day.isoformat()} = {fee.rate} × {shown}"
+                    )
+                    lines.append(dated(fee, amount, window.window.end, _basis(fee, basis)))
+    return lines
+
+
+def _basis(fee: Fee, text: str) -> str:
+    return f"{text}; written as {fee.unpriced!r}, not a price" if fee.unpriced else text
+
+
+def _on_or_after_day(start: dt.date, day_of_month: int) -> dt.date:
+    if start.day <= day_of_month:
+        return start.replace(day=day_of_month)
+    return add_months(start.replace(day=1), 1).replace(day=day_of_month)
+
+
+def _refunds(
+    contract: Contract, clauses: Sequence[ClauseResult], lines: Sequence[StatementLine]
+) -> tuple[RefundLine, ...]:
+    refunds: list[RefundLine] = []
+    for exit_clause in contract.exits:
+        result = next(c for c in clauses if c.kind == "exit" and c.id == exit_clause.id)
+        if result.outcome is not Outcome.MET or result.met_on is None:
+            continue
+        refund = exit_clause.refund
+        if refund.amount is not None and refund.currency is not None:
+            refunds.append(
+                RefundLine(
+                    exit_clause.id, refund.amount, refund.currency, result.met_on, "stated amount"
+                )
+            )
+            continue
+        assert refund.percent is not None
+        by_currency: dict[str, Decimal] = {}
+        for line in lines:
+            if (
+                line.fee in refund.of_fees
+                and line.amount is not None
+                and line.due_date is not None
+                and line.due_date < result.met_on
+                and line.status is LineStatus.DUE
+            ):
+                by_currency[line.currency] = (
+                    by_currency.get(line.currency, Decimal(0)) + line.amount
+                )
+        for currency, paid in sorted(by_currency.items()):
+            amount = (paid * refund.percent / 100).quantize(CENT, ROUND_HALF_UP)
+            refunds.append(
+                RefundLine(
+                    exit_clause.id,
+                    amount,
+                    currency,
+                    result.met_on,
+                    f"{refund.percent}% of {', '.join(refund.of_fees)} due before "
+                    f"{result.met_on.isoformat()} ({paid} {currency})",
+                )
+            )
+    return tuple(refunds)
