@@ -20,11 +20,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def run_format(
-    fmt: ReportFormat, path: Path, *, timezone: str = "UTC", currency: str = "USD",
+    fmt: ReportFormat,
+    path: Path,
+    *,
+    timezone: str = "UTC",
+    currency: str = "USD",
     day_first: bool = True,
 ) -> tuple[dict[str, list[dict[str, Any]]], ImportContext]:
-    ctx = ImportContext(file=path.name, store_id=7, timezone=timezone, currency=currency,
-                        day_first=day_first, buyer_salt=b"salt")
+    ctx = ImportContext(
+        file=path.name,
+        store_id=7,
+        timezone=timezone,
+        currency=currency,
+        day_first=day_first,
+        buyer_salt=b"salt",
+    )
     tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for name, table in fmt.parse(Source(path), ctx):
         tables[name].extend(table.to_pylist())
@@ -45,8 +55,17 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 def new_store(platform: str, site: str) -> int:
     assert cli("init")[0] == 0
-    code, out, err = cli("store", "add", "--platform", platform, "--site", site,
-                         "--name", f"{platform} {site}", "--json")
+    code, out, err = cli(
+        "store",
+        "add",
+        "--platform",
+        platform,
+        "--site",
+        site,
+        "--name",
+        f"{platform} {site}",
+        "--json",
+    )
     assert code == 0, err
     return int(json.loads(out)["id"])
 

@@ -12,7 +12,11 @@ from marketplace_helpers import FIXTURES, run_format
 from lianxing.ingest.files.mapping import MappingError, load_format
 
 MAPPING = FIXTURES / "generic" / "erp_fees.yaml"
-CSV = "流水号,记账时间,订单号,费用类型,金额\nF-1,2024/04/01 08:30,A1,佣金,\"1,234.50\"\nF-2,2024/04/01 23:59,,广告费,-30\n"
+CSV = (
+    "流水号,记账时间,订单号,费用类型,金额\n"
+    'F-1,2024/04/01 08:30,A1,佣金,"1,234.50"\n'
+    "F-2,2024/04/01 23:59,,广告费,-30\n"
+)
 
 
 def test_gbk_csv_through_a_user_mapping(tmp_path: Path) -> None:
@@ -23,18 +27,32 @@ def test_gbk_csv_through_a_user_mapping(tmp_path: Path) -> None:
     facts, ctx = run_format(fmt, path)
     assert not ctx.problems, ctx.problems.lines()
     assert facts["fees"] == [
-        {"store_id": 7, "fee_id": "F-1", "posted_ts": datetime(2024, 4, 1, 0, 30),
-         "order_id": "A1", "fee_type": "commission", "amount": Decimal("1234.5000"),
-         "currency": "CNY"},
-        {"store_id": 7, "fee_id": "F-2", "posted_ts": datetime(2024, 4, 1, 15, 59),
-         "order_id": None, "fee_type": "advertising", "amount": Decimal("-30.0000"),
-         "currency": "CNY"},
+        {
+            "store_id": 7,
+            "fee_id": "F-1",
+            "posted_ts": datetime(2024, 4, 1, 0, 30),
+            "order_id": "A1",
+            "fee_type": "commission",
+            "amount": Decimal("1234.5000"),
+            "currency": "CNY",
+        },
+        {
+            "store_id": 7,
+            "fee_id": "F-2",
+            "posted_ts": datetime(2024, 4, 1, 15, 59),
+            "order_id": None,
+            "fee_type": "advertising",
+            "amount": Decimal("-30.0000"),
+            "currency": "CNY",
+        },
     ]
 
 
 def test_bad_cells_name_line_column_value_and_expectation(tmp_path: Path) -> None:
     path = tmp_path / "fees.csv"
-    path.write_bytes(CSV.replace("2024/04/01 23:59", "昨天").replace("广告费", "运费").encode("gbk"))
+    path.write_bytes(
+        CSV.replace("2024/04/01 23:59", "昨天").replace("广告费", "运费").encode("gbk")
+    )
     facts, ctx = run_format(load_format(MAPPING), path)
     assert facts == {}
     assert ctx.problems.lines() == [
@@ -49,7 +67,8 @@ def test_mapping_file_errors_are_listed(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "format: x.orders\nname_zh: x\nname_en: x\ntables: [orders]\ntimezone: Mars/Base\n"
-        "columns:\n  order_id: A\n  colour: B\n  status: {headers: [S], values: {Done: finished}}\n",
+        "columns:\n  order_id: A\n  colour: B\n"
+        "  status: {headers: [S], values: {Done: finished}}\n",
         encoding="utf-8",
     )
     with pytest.raises(MappingError) as error:

@@ -34,9 +34,14 @@ def test_orders_and_items_map_to_canonical_facts() -> None:
     lines = by(facts["order_lines"], "line_id")
     assert set(lines) == {"1001", "1002", "1003"}
     assert lines["1001"] == lines["1001"] | {
-        "order_id": "16090", "sku": "TSHIRT-RED-M", "platform_item_id": "2001_MY-3001",
-        "quantity": 1, "item_price": Decimal("20.0000"), "item_tax": Decimal("1.2000"),
-        "shipping_price": Decimal("2.2500"), "promotion_discount": Decimal("2.0000"),
+        "order_id": "16090",
+        "sku": "TSHIRT-RED-M",
+        "platform_item_id": "2001_MY-3001",
+        "quantity": 1,
+        "item_price": Decimal("20.0000"),
+        "item_tax": Decimal("1.2000"),
+        "shipping_price": Decimal("2.2500"),
+        "promotion_discount": Decimal("2.0000"),
         "currency": "MYR",
     }
     assert lines["1002"]["promotion_discount"] is None
@@ -46,8 +51,14 @@ def test_orders_and_items_map_to_canonical_facts() -> None:
 def test_unknown_status_and_api_error_are_reported(tmp_path: Path) -> None:
     payloads = json.loads(PAYLOADS.read_text())
     payloads[0]["data"]["orders"][1]["statuses"] = ["lost_in_space"]
-    payloads.append({"code": "IllegalAccessToken", "type": "ISP", "request_id": "x",
-                     "message": "The specified access token is invalid or expired"})
+    payloads.append(
+        {
+            "code": "IllegalAccessToken",
+            "type": "ISP",
+            "request_id": "x",
+            "message": "The specified access token is invalid or expired",
+        }
+    )
     path = tmp_path / "lazada.json"
     path.write_text(json.dumps(payloads))
     facts, ctx = run_format(get_format("lazada.api"), path)
@@ -65,10 +76,42 @@ def test_unknown_status_and_api_error_are_reported(tmp_path: Path) -> None:
 
 
 EXPORT_ROWS = [
-    ["orderItemId", "orderNumber", "sellerSku", "lazadaSku", "createTime", "unitPrice",
-     "sellerDiscountTotal", "shippingFee", "status", "shippingCountry"],
-    ["1001", "300034574", "TSHIRT-RED-M", "2001_MY-3001", "01 Mar 2024 10:15", "20.00", "2.00", "2.25", "delivered", "Malaysia"],
-    ["1003", "300034574", "CAP-01", "2002_MY-3002", "01 Mar 2024 10:15", "5.00", "0.00", "0.00", "已取消", "Malaysia"],
+    [
+        "orderItemId",
+        "orderNumber",
+        "sellerSku",
+        "lazadaSku",
+        "createTime",
+        "unitPrice",
+        "sellerDiscountTotal",
+        "shippingFee",
+        "status",
+        "shippingCountry",
+    ],
+    [
+        "1001",
+        "300034574",
+        "TSHIRT-RED-M",
+        "2001_MY-3001",
+        "01 Mar 2024 10:15",
+        "20.00",
+        "2.00",
+        "2.25",
+        "delivered",
+        "Malaysia",
+    ],
+    [
+        "1003",
+        "300034574",
+        "CAP-01",
+        "2002_MY-3002",
+        "01 Mar 2024 10:15",
+        "5.00",
+        "0.00",
+        "0.00",
+        "已取消",
+        "Malaysia",
+    ],
 ]
 
 
@@ -76,8 +119,9 @@ def test_seller_center_export_in_gbk_csv(tmp_path: Path) -> None:
     path = tmp_path / "lazada_orders.csv"
     path.write_bytes("\n".join(",".join(r) for r in EXPORT_ROWS).encode("gbk"))
     assert detect(read_head(path)).id == "lazada.order_export"
-    facts, ctx = run_format(get_format("lazada.order_export"), path,
-                            timezone="Asia/Kuala_Lumpur", currency="MYR")
+    facts, ctx = run_format(
+        get_format("lazada.order_export"), path, timezone="Asia/Kuala_Lumpur", currency="MYR"
+    )
     assert not ctx.problems, ctx.problems.lines()
     (order,) = {r["order_id"]: r for r in facts["orders"]}.values()
     assert order["purchase_ts"] == datetime(2024, 3, 1, 2, 15)

@@ -42,13 +42,21 @@ def test_api_bundle_maps_orders_lines_fees_refunds_returns_value_by_value() -> N
 
     lines = by(facts["order_lines"], "line_id")
     small = lines["23620853561:158686332931"]
-    assert (small["sku"], small["quantity"], small["item_price"]) == ("DWSZ01-RG-S", 2, Decimal("39.8000"))
+    assert (small["sku"], small["quantity"], small["item_price"]) == (
+        "DWSZ01-RG-S",
+        2,
+        Decimal("39.8000"),
+    )
     assert small["promotion_discount"] == Decimal("2.0000")  # seller voucher share, from escrow
     assert small["platform_item_id"] == "23620853561"
     # Bundle deal: order detail says 0; the escrow line total is used instead.
     assert lines["23620853561:158686332932"]["item_price"] == Decimal("17.0000")
     mug = lines["999"]
-    assert (mug["order_id"], mug["sku"], mug["item_price"]) == ("240410XYZ002", "MUG", Decimal("12.5000"))
+    assert (mug["order_id"], mug["sku"], mug["item_price"]) == (
+        "240410XYZ002",
+        "MUG",
+        Decimal("12.5000"),
+    )
 
     fees = {f["fee_type"]: f for f in facts["fees"]}
     assert {k: f["amount"] for k, f in fees.items()} == {
@@ -62,8 +70,12 @@ def test_api_bundle_maps_orders_lines_fees_refunds_returns_value_by_value() -> N
 
     (refund,) = facts["refunds"]
     assert refund == refund | {
-        "refund_id": "2404150RET01", "order_id": "240409ABC001", "sku": "DWSZ01-RG-S",
-        "refund_ts": datetime(2024, 4, 17), "amount": Decimal("19.9000"), "currency": "MYR",
+        "refund_id": "2404150RET01",
+        "order_id": "240409ABC001",
+        "sku": "DWSZ01-RG-S",
+        "refund_ts": datetime(2024, 4, 17),
+        "amount": Decimal("19.9000"),
+        "currency": "MYR",
         "reason": "DAMAGED_ITEM",
     }
     (returned,) = facts["returns"]
@@ -106,19 +118,71 @@ def _export(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     return path
 
 
-ZH_HEADER = ["订单编号", "订单状态", "订单成立日期", "买家用户名", "商品名称", "商品选项货号",
-             "商品活动价格", "数量", "卖家优惠券", "预计寄送日期", "国家"]
+ZH_HEADER = [
+    "订单编号",
+    "订单状态",
+    "订单成立日期",
+    "买家用户名",
+    "商品名称",
+    "商品选项货号",
+    "商品活动价格",
+    "数量",
+    "卖家优惠券",
+    "预计寄送日期",
+    "国家",
+]
 
 
 def test_seller_centre_export_with_chinese_headers(tmp_path: Path) -> None:
-    path = _export(tmp_path / "Order.all.20240401_20240430.xlsx", ZH_HEADER, [
-        ["240409ABC001", "已完成", "2024-04-09 02:39", "buyer_a", "手镯", "DWSZ01-RG-S", 19.9, 2, 2, "2024-04-11 02:39", "MY"],
-        ["240409ABC001", "已完成", "2024-04-09 02:39", "buyer_a", "手镯", "DWSZ01-RG-S", "19.90", 1, 0, "2024-04-11 02:39", "MY"],
-        ["240410XYZ002", "不成立", "2024-04-10 06:00", "buyer_b", "杯子", "MUG", "12.50", 1, None, None, "MY"],
-    ])
+    path = _export(
+        tmp_path / "Order.all.20240401_20240430.xlsx",
+        ZH_HEADER,
+        [
+            [
+                "240409ABC001",
+                "已完成",
+                "2024-04-09 02:39",
+                "buyer_a",
+                "手镯",
+                "DWSZ01-RG-S",
+                19.9,
+                2,
+                2,
+                "2024-04-11 02:39",
+                "MY",
+            ],
+            [
+                "240409ABC001",
+                "已完成",
+                "2024-04-09 02:39",
+                "buyer_a",
+                "手镯",
+                "DWSZ01-RG-S",
+                "19.90",
+                1,
+                0,
+                "2024-04-11 02:39",
+                "MY",
+            ],
+            [
+                "240410XYZ002",
+                "不成立",
+                "2024-04-10 06:00",
+                "buyer_b",
+                "杯子",
+                "MUG",
+                "12.50",
+                1,
+                None,
+                None,
+                "MY",
+            ],
+        ],
+    )
     assert detect(read_head(path)).id == "shopee.order_export"
-    facts, ctx = run_format(get_format("shopee.order_export"), path,
-                            timezone="Asia/Kuala_Lumpur", currency="MYR")
+    facts, ctx = run_format(
+        get_format("shopee.order_export"), path, timezone="Asia/Kuala_Lumpur", currency="MYR"
+    )
     assert not ctx.problems, ctx.problems.lines()
     orders = by(facts["orders"], "order_id")
     assert orders["240409ABC001"]["purchase_ts"] == datetime(2024, 4, 8, 18, 39)  # MYT − 8 h
@@ -126,8 +190,10 @@ def test_seller_centre_export_with_chinese_headers(tmp_path: Path) -> None:
     assert orders["240409ABC001"]["promised_ship_by_ts"] == datetime(2024, 4, 10, 18, 39)
     assert orders["240410XYZ002"]["status"] == "cancelled"
     assert orders["240410XYZ002"]["currency"] == "MYR"  # the store's
-    lines = [(r["order_id"], r["line_id"], r["quantity"], r["item_price"], r["promotion_discount"])
-             for r in facts["order_lines"]]
+    lines = [
+        (r["order_id"], r["line_id"], r["quantity"], r["item_price"], r["promotion_discount"])
+        for r in facts["order_lines"]
+    ]
     assert lines == [
         ("240409ABC001", "DWSZ01-RG-S", 2, Decimal("39.8000"), Decimal("2.0000")),  # 19.9 × 2
         ("240409ABC001", "DWSZ01-RG-S#2", 1, Decimal("19.9000"), Decimal("0.0000")),
@@ -136,12 +202,18 @@ def test_seller_centre_export_with_chinese_headers(tmp_path: Path) -> None:
 
 
 def test_export_status_outside_the_value_map_is_rejected(tmp_path: Path) -> None:
-    path = _export(tmp_path / "orders.xlsx", ZH_HEADER, [
-        ["1", "待评价", "2024-04-09 02:39", "b", "x", "S", "1.00", 1, None, None, "MY"],
-    ])
+    path = _export(
+        tmp_path / "orders.xlsx",
+        ZH_HEADER,
+        [
+            ["1", "待评价", "2024-04-09 02:39", "b", "x", "S", "1.00", 1, None, None, "MY"],
+        ],
+    )
     _, ctx = run_format(get_format("shopee.order_export"), path)
     (line,) = ctx.problems.lines()
-    assert line.startswith("orders.xlsx, row 2, column '订单状态', value '待评价': expected one of ")
+    assert line.startswith(
+        "orders.xlsx, row 2, column '订单状态', value '待评价': expected one of "
+    )
     assert "shopee_order_export.yaml" in line
 
 
