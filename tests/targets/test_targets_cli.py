@@ -212,11 +212,29 @@ def test_a_period_that_has_not_started_and_a_store_filter(
                   "--json")  # fmt: skip
     _json("target", "set", "--kpi", "orders", "--store", str(other["id"]), "--period", "month",
           "--value", "30", "--json")  # fmt: skip
+    # A loss-making young store: an ACoS cap is loosened by the ramp, not tightened.
+    # October is the second month since launch: factor 0.9, cap 0.45 / 0.9 = 0.5.
+    capped = _json("target", "set", "--kpi", "acos", "--store", str(store_id), "--period",
+                   "month", "--value", "0.45", "--ramp", "list:0.5,0.9", "--json")  # fmt: skip
+    seller = _json("target", "set", "--kpi", "gmv", "--seller", str(other["org_id"]),
+                   "--period", "month", "--value", "3000", "--json")  # fmt: skip
     listed = _json("target", "list", "--store", str(store_id), "--as-of", AS_OF, "--json")
-    assert len(listed["targets"]) == 1
+    assert len(listed["targets"]) == 3
     r = listed["targets"][0]
     assert r["status"] == "unknown" and r["actual"] is None and r["pace"] is None
     assert any("not started" in note for note in r["notes"])
+    r = listed["targets"][1]
+    assert r["target"]["id"] == capped["id"]
+    assert r["ramp_factor"] == pytest.approx(0.9)
+    assert r["effective_target"] == pytest.approx(0.5)
+    assert r["status"] == "good" and r["met"] is True
+    # The seller's two stores: October 1–21 of the US store (15 weekdays × 100 + 6 weekend
+    # days × 50 = 1800); the new MY store has no facts. The MY store has no launch date, so
+    # it counts 1 in the ramp mean (no ramp here anyway).
+    r = listed["targets"][2]
+    assert r["target"]["id"] == seller["id"]
+    assert r["actual"] == pytest.approx(1800.0)
+    assert r["achievement"] == pytest.approx(0.6) and r["status"] == "bad"
 
 
 @pytest.mark.parametrize(

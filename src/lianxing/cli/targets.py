@@ -166,8 +166,14 @@ def target_list(
     _print_table(results, day)
 
 
-def _number(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value:,.4f}"  # rates such as 0.0123 need more than two places
+    if unit == "count" and float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
 
 
 def _percent(value: float | None) -> str:
@@ -191,12 +197,12 @@ def _print_table(results: list[TargetResult], day: dt.date) -> None:
     for r in results:
         t = r.target
         period = "—" if r.period is None else f"{r.period.start}..{r.period.last_day}"
-        goal = f"{t.comparator.value} {_number(r.effective_target)}"
+        goal = f"{t.comparator.value} {_number(r.effective_target, r.unit)}"
         if r.ramp_factor < 1:
             goal += f" (×{r.ramp_factor:.2f} of {t.value:g})"
         pace = "—"
         if r.projection is not None and r.projection.value is not None:
-            pace = _number(r.projection.value)
+            pace = _number(r.projection.value, r.unit)
             if r.projected_status is not None:
                 style = _STATUS_STYLE[r.projected_status]
                 pace += f" [{style}]{r.projected_status.value}[/]"
@@ -207,7 +213,7 @@ def _print_table(results: list[TargetResult], day: dt.date) -> None:
             t.scope_label,
             f"{t.period}\n{period}",
             goal,
-            f"{_number(r.actual)} {r.unit}",
+            f"{_number(r.actual, r.unit)} {r.unit}",
             _percent(r.achievement),
             f"[{_STATUS_STYLE[r.status]}]{r.status.label}[/]",
             pace,
