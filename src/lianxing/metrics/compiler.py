@@ -150,7 +150,7 @@ class FactQueries:
             "order_id",
             "currency",
             "day",
-            cancelled=(orders.status == CANCELLED).cast("int8"),
+            cancelled=_flag(orders.status == CANCELLED),
         )
         name = f"lx_orders_{uuid.uuid4().hex[:12]}"
         table = self.backend.create_table(name, orders, temp=True)
@@ -224,7 +224,7 @@ class FactQueries:
         due = due.filter(due.status != CANCELLED)
         on_time = due.shipped_ts.notnull() & (due.shipped_ts <= due.promised_ship_by_ts)
         return due.group_by("store_id", "day").aggregate(
-            due=due.count(), on_time=on_time.cast("int64").sum()
+            due=due.count(), on_time=_flag(on_time).sum()
         )
 
     def shipped_orders(self) -> ir.Table:
@@ -235,7 +235,7 @@ class FactQueries:
             shipped.shipped_ts > shipped.promised_ship_by_ts
         )
         return shipped.group_by("store_id", "day").aggregate(
-            shipped=shipped.count(), late=late.cast("int64").sum()
+            shipped=shipped.count(), late=_flag(late).sum()
         )
 
     def ads(self) -> ir.Table:
@@ -323,7 +323,7 @@ class FactQueries:
             latest, ["store_id", "period", joined.snapshot_date == latest.latest]
         )
         live = at_latest.group_by("store_id", "period").aggregate(
-            live_skus=(at_latest.status == ACTIVE).cast("int64").sum()
+            live_skus=_flag(at_latest.status == ACTIVE).sum()
         )
         return latest.join(live, ["store_id", "period"]).select(
             "store_id", "period", "active_skus", "live_skus"
@@ -378,3 +378,8 @@ def _within(facts: ir.Table, bounds: ir.Table, day: ir.DateValue) -> ir.Table:
         bounds, [facts.store_id == bounds.store_id, day >= bounds.start, day < bounds.end]
     )
     return joined
+
+
+def _flag(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """1 or 0; PostgreSQL cannot cast a boolean to a bigint, a CASE works everywhere."""
+    return condition.ifelse(1, 0)

@@ -116,6 +116,15 @@ _MEASURE_SOURCES: dict[str, tuple[str, ...]] = {
     "fee_amount": ("fees",),
     "cogs_amount": ("cogs", "order_counts"),
 }
+_COVERAGE_COLUMNS = {
+    "orders": (("orders", "purchase_ts"), ("refunds", "refund_ts"), ("returns", "return_ts")),
+}
+
+
+def _coverage_column(table: str) -> str:
+    return next(column for fact, column in _SOURCE_COVERAGE.values() if fact == table)
+
+
 _MONEY_COLUMNS = {
     "item_price",
     "item_tax",
@@ -146,6 +155,7 @@ NULL), text as object arrays. Plain numpy keeps pandas out of the runtime."""
 @dataclass(slots=True)
 class _CubeState:
     window: Window
+    stores: list[StoreInfo]
     frames: dict[str, Frame]  # raw daily cubes, original currencies
     coverage: dict[str, dict[int, tuple[int, int]]]  # fact table -> store -> first/last local day
     period_frames: dict[str, Frame] = field(default_factory=dict)
@@ -271,7 +281,9 @@ class KpiEngine:
         return matrix
 
     # -- cubes -------------------------------------------------------------------------
-    def cube_state(self, mode: str, instances: _Instances, with_cubes: bool) -> _CubeState:
+    def cube_state(
+        self, mode: str, instances: _Instances, stores: Sequence[StoreInfo], with_cubes: bool
+    ) -> _CubeState:
         state = self._cubes.get(mode)
         defined_starts = instances.starts[instances.starts >= 0]
         if defined_starts.size == 0:
@@ -280,17 +292,21 @@ class KpiEngine:
         else:
             first = dt.date.fromordinal(int(defined_starts.min()))
             end = dt.date.fromordinal(int(instances.ends[instances.ends >= 0].max()))
-        if state is None or state.window.first > first or state.window.end < end:
-            state = _CubeState(Window(first, end), {}, {})
+        wanted = {s.store_id for s in stores}
+        if (
+            state is None
+            or state.window.first > first
+            or state.window.end < end
+            or not wanted <= {s.store_id for s in state.stores}
+        ):
+            state = _CubeState(Window(first, end), list(stores), {}, {})
             self._cubes[mode] = state
         if with_cubes and not state.frames:
-            state.frames = self._query_cubes(
-                self._queries(state.window, mode), set(_SOURCE_COVERAGE)
-            )
+            state.frames = self._query_cubes(self._queries(state, mode), set(_SOURCE_COVERAGE))
         return state
 
-    def _queries(self, window: Window, mode: str) -> FactQueries:
-        return FactQueries(self.backend, self.table, list(self.stores.values()), window, mode)
+    def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
+        return FactQueries(self.backend, self.table, state.stores, window or state.window, mode)
 
     def _query_cubes(self, queries: FactQueries, sources: set[str]) -> dict[str, Frame]:
         frames: dict[str, Frame] = {}
@@ -321,23 +337,30 @@ class KpiEngine:
         return frames
 
     def coverage(self, mode: str, table: str) -> dict[int, tuple[int, int]]:
-        """First and last local day with facts of ``table``, per store (whatever the window)."""
+        """First and last local day with facts of ``table``, per store (whatever the window).
+
+        Orders count as present where orders, refunds or returns are: a month with refunds
+        of earlier orders and no new order has data (sales 0), not "no data".
+        """
         state = self._cubes[mode]
         if table not in state.coverage:
-            column = next(c for t, c in _SOURCE_COVERAGE.values() if t == table)
-            frame = _fetch(self.backend, self._queries(state.window, mode).coverage(table, column))
             found: dict[int, tuple[int, int]] = {}
-            for store_id, first, last in zip(
-                frame["store_id"], frame["first"], frame["last"], strict=True
+            for fact_table, column in _COVERAGE_COLUMNS.get(
+                table, ((table, _coverage_column(table)),)
             ):
-                store = self.stores[int(store_id)]
-                first_day, last_day = (
-                    _local_ordinal(first, store, mode),
-                    _local_ordinal(last, store, mode),
+                frame = _fetch(
+                    self.backend, self._queries(state, mode).coverage(fact_table, column)
                 )
-                if table == "cogs":  # a unit cost, once given, applies to every later order
-                    last_day = dt.date.max.toordinal()
-                found[int(store_id)] = (first_day, last_day)
+                for store_id, first, last in zip(
+                    frame["store_id"], frame["first"], frame["last"], strict=True
+                ):
+                    store = self.stores[int(store_id)]
+                    first_day = _local_ordinal(first, store, mode)
+                    last_day = _local_ordinal(last, store, mode)
+                    if table == "cogs":  # a unit cost, once given, applies to every later order
+                        last_day = dt.date.max.toordinal()
+                    known = found.get(int(store_id), (first_day, last_day))
+                    found[int(store_id)] = (min(known[0], first_day), max(known[1], last_day))
             state.coverage[table] = found
         return state.coverage[table]
 
@@ -349,7 +372,7 @@ class KpiEngine:
             return
         if state.frames:
             fresh = self._query_cubes(
-                self._queries(Window(from_day, state.window.end), mode), set(state.frames)
+                self._queries(state, mode, Window(from_day, state.window.end)), set(state.frames)
             )
             for source, frame in fresh.items():
                 old = state.frames[source]
@@ -415,7 +438,7 @@ class KpiEngine:
                     )
         fresh: Frame | None = None
         if rows:
-            queries = self._queries(state.window, mode)
+            queries = self._queries(state, mode)
             bounds = bounds_table(rows, scoped=scopes is not None)
             match name:
                 case "sold_skus":
@@ -585,7 +608,7 @@ class _Evaluator:
         """Every cube column summed per (instance, store), money in ``currency``."""
         key = (mode, currency)
         if key not in self._bases:
-            state = self.engine.cube_state(mode, self.instances, with_cubes=True)
+            state = self.engine.cube_state(mode, self.instances, self.stores, with_cubes=True)
             rates = _FxTable(self.engine, state.frames, currency)
             base: dict[str, Array] = {}
             for source, frame in sorted(state.frames.items()):
@@ -616,7 +639,7 @@ class _Evaluator:
 
     def _covered(self, table: str, mode: str) -> npt.NDArray[np.bool_]:
         """(instance, store): the store has facts of ``table`` around the period."""
-        self.engine.cube_state(mode, self.instances, with_cubes=False)
+        self.engine.cube_state(mode, self.instances, self.stores, with_cubes=False)
         coverage = self.engine.coverage(mode, table)
         firsts = np.array(
             [coverage.get(s.store_id, (dt.date.max.toordinal(), 0))[0] for s in self.stores]
@@ -707,7 +730,7 @@ class _Evaluator:
 
     # -- period aggregates -------------------------------------------------------------
     def _period(self, name: str, mode: str, scoped: bool = False) -> Frame:
-        self.engine.cube_state(mode, self.instances, with_cubes=False)
+        self.engine.cube_state(mode, self.instances, self.stores, with_cubes=False)
         return self.engine.period_frame(
             mode, name, self.instances, self.stores, self.scopes if scoped else None
         )
