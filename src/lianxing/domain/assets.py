@@ -140,8 +140,7 @@ def check_asset(
         add(
             "ASSET_AGENCY_HOLDS_CRITICAL",
             Severity.HIGH,
-            f"{zh}由服务商持有，应归卖家 / the {en} is held by the agency; it must be "
-            "the seller's",
+            f"{zh}由服务商持有，应归卖家 / the {en} is held by the agency; it must be the seller's",
         )
     elif critical and asset.holder_kind is HolderKind.PERSON:
         add(
@@ -163,14 +162,18 @@ def check_asset(
             f"{zh}超过{stale_after_days}天未核验 / the {en} was last verified on "
             f"{asset.last_verified_at.date()}, more than {stale_after_days} days ago",
         )
-    for change in history:
-        if change.action == "change" and not (change.note or "").strip():
-            add(
-                "ASSET_CHANGE_UNRECORDED",
-                Severity.MEDIUM,
-                f"{zh}于{change.at.date()}变更但无记录说明 / the {en} was changed on "
-                f"{change.at.date()} without a written record of why",
-            )
+    for n, change in enumerate(history):
+        if change.action != "change" or (change.note or "").strip():
+            continue
+        # A later verification means someone has checked the state since: resolved.
+        if any(_verified_after(later, change.at) for later in history[n + 1 :]):
+            continue
+        add(
+            "ASSET_CHANGE_UNRECORDED",
+            Severity.MEDIUM,
+            f"{zh}于{change.at.date()}变更但无记录说明 / the {en} was changed on "
+            f"{change.at.date()} without a written record of why",
+        )
     if not history or history[-1].after != asset.as_record():
         add(
             "ASSET_HISTORY_MISMATCH",
@@ -179,6 +182,11 @@ def check_asset(
             "recorded history: it was changed outside the ledger",
         )
     return findings
+
+
+def _verified_after(change: AssetChange, at: dt.datetime) -> bool:
+    verified = change.after.get("last_verified_at")
+    return verified is not None and dt.datetime.fromisoformat(verified) >= at
 
 
 def check_assets(
@@ -222,6 +230,5 @@ def parse_holder(text: str) -> HolderKind:
         return HolderKind(text.strip().lower())
     except ValueError:
         raise AssetError(
-            f"--holder: value {text!r}; expected one of "
-            f"{', '.join(h.value for h in HolderKind)}"
+            f"--holder: value {text!r}; expected one of {', '.join(h.value for h in HolderKind)}"
         ) from None

@@ -140,15 +140,11 @@ def evaluate_measure(
                 ItemStatus.TODO, value, deadline, "未设目标 / no target set (measured only)"
             )
         if value is not None and value >= measure.at_least:
-            return MeasureResult(
-                ItemStatus.DONE, value, deadline, f"{value} ≥ {measure.at_least}"
-            )
+            return MeasureResult(ItemStatus.DONE, value, deadline, f"{value} ≥ {measure.at_least}")
     elif met_on is not None and met_on <= deadline:
         return MeasureResult(ItemStatus.DONE, value, deadline, f"达成 / met on {met_on}")
     if today > deadline:
-        return MeasureResult(
-            ItemStatus.MISSED, value, deadline, f"未达成 / not met by {deadline}"
-        )
+        return MeasureResult(ItemStatus.MISSED, value, deadline, f"未达成 / not met by {deadline}")
     return MeasureResult(ItemStatus.TODO, value, deadline, f"进行中 / in progress until {deadline}")
 
 

@@ -99,9 +99,7 @@ def upgrade() -> None:
     with op.batch_alter_table("vault_documents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_vault_documents_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_vault_documents_sha256"), ["sha256"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_vault_documents_store_id"), ["store_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_vault_documents_store_id"), ["store_id"], unique=False)
 
     op.create_table(
         "account_assets",
@@ -119,14 +117,10 @@ def upgrade() -> None:
             ["store_id"], ["stores.id"], name=op.f("fk_account_assets_store_id_stores")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_assets")),
-        sa.UniqueConstraint(
-            "store_id", "kind", "label", name=op.f("uq_account_assets_store_id")
-        ),
+        sa.UniqueConstraint("store_id", "kind", "label", name=op.f("uq_account_assets_store_id")),
     )
     with op.batch_alter_table("account_assets", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_account_assets_store_id"), ["store_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_account_assets_store_id"), ["store_id"], unique=False)
 
     op.create_table(
         "account_asset_events",
