@@ -28,14 +28,42 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-HEADER = (
-    "amazon-order-id merchant-order-id purchase-date last-updated-date order-status "
-    "fulfillment-channel sales-channel order-channel url ship-service-level product-name sku "
-    "asin item-status quantity currency item-price item-tax shipping-price shipping-tax "
-    "gift-wrap-price gift-wrap-tax item-promotion-discount ship-promotion-discount ship-city "
-    "ship-state ship-postal-code ship-country promotion-ids cpf is-business-order "
-    "purchase-order-number price-designation signature-confirmation-recommended"
-).split()
+HEADER = [
+    "amazon-order-id",
+    "merchant-order-id",
+    "purchase-date",
+    "last-updated-date",
+    "order-status",
+    "fulfillment-channel",
+    "sales-channel",
+    "order-channel",
+    "url",
+    "ship-service-level",
+    "product-name",
+    "sku",
+    "asin",
+    "item-status",
+    "quantity",
+    "currency",
+    "item-price",
+    "item-tax",
+    "shipping-price",
+    "shipping-tax",
+    "gift-wrap-price",
+    "gift-wrap-tax",
+    "item-promotion-discount",
+    "ship-promotion-discount",
+    "ship-city",
+    "ship-state",
+    "ship-postal-code",
+    "ship-country",
+    "promotion-ids",
+    "cpf",
+    "is-business-order",
+    "purchase-order-number",
+    "price-designation",
+    "signature-confirmation-recommended",
+]
 
 STATUSES = np.array(["Shipped", "Shipped", "Shipped", "Pending", "Cancelled", "Unshipped"])
 SKUS = np.array([f"SKU-{i:04d}" for i in range(500)])
@@ -52,36 +80,44 @@ def _chunk(start: int, n: int, rng: np.random.Generator) -> pa.Table:
     price_text = np.char.mod("%.2f", price).astype(object)
     price_text[pending] = ""
     seconds = 1_788_000_000 + order * 37
-    ts = pc.strftime(pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")),
-                     format="%Y-%m-%dT%H:%M:%S+00:00")
+    ts = pc.strftime(
+        pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")),
+        format="%Y-%m-%dT%H:%M:%S+00:00",
+    )
     order_ids = pc.binary_join_element_wise(
-        "111-", pc.utf8_lpad(pc.cast(pa.array(order % 10_000_000), pa.string()), 7, "0"),
-        "-", pc.utf8_lpad(pc.cast(pa.array(order // 10_000_000), pa.string()), 7, "0"), "")
+        "111-",
+        pc.utf8_lpad(pc.cast(pa.array(order % 10_000_000), pa.string()), 7, "0"),
+        "-",
+        pc.utf8_lpad(pc.cast(pa.array(order // 10_000_000), pa.string()), 7, "0"),
+        "",
+    )
     empty = pa.array(np.full(n, "", dtype=object), pa.string())
     cols = {name: empty for name in HEADER}
-    cols.update({
-        "amazon-order-id": order_ids,
-        "purchase-date": ts,
-        "last-updated-date": ts,
-        "order-status": pa.array(status),
-        "fulfillment-channel": pa.array(np.where(order % 4 == 0, "Merchant", "Amazon")),
-        "sales-channel": pa.array(np.full(n, "Amazon.com")),
-        "ship-service-level": pa.array(np.full(n, "Standard")),
-        "product-name": pa.array(np.full(n, "Bamboo Cutting Board XL")),
-        "sku": pa.array(SKUS[sku_index]),
-        "asin": pa.array(np.char.add("B0", SKUS[sku_index])),
-        "item-status": pa.array(status),
-        "quantity": pa.array(qty.astype(str)),
-        "currency": pa.array(np.where(pending, "", "USD")),
-        "item-price": pa.array(price_text, pa.string()),
-        "item-tax": pa.array(np.where(pending, "", "1.20")),
-        "shipping-price": pa.array(np.where(pending, "", "0.00")),
-        "ship-city": pa.array(np.full(n, "SEATTLE")),
-        "ship-state": pa.array(np.full(n, "WA")),
-        "ship-postal-code": pa.array(np.full(n, "98101")),
-        "ship-country": pa.array(np.full(n, "US")),
-        "is-business-order": pa.array(np.where(order % 10 == 0, "true", "false")),
-    })
+    cols.update(
+        {
+            "amazon-order-id": order_ids,
+            "purchase-date": ts,
+            "last-updated-date": ts,
+            "order-status": pa.array(status),
+            "fulfillment-channel": pa.array(np.where(order % 4 == 0, "Merchant", "Amazon")),
+            "sales-channel": pa.array(np.full(n, "Amazon.com")),
+            "ship-service-level": pa.array(np.full(n, "Standard")),
+            "product-name": pa.array(np.full(n, "Bamboo Cutting Board XL")),
+            "sku": pa.array(SKUS[sku_index]),
+            "asin": pa.array(np.char.add("B0", SKUS[sku_index])),
+            "item-status": pa.array(status),
+            "quantity": pa.array(qty.astype(str)),
+            "currency": pa.array(np.where(pending, "", "USD")),
+            "item-price": pa.array(price_text, pa.string()),
+            "item-tax": pa.array(np.where(pending, "", "1.20")),
+            "shipping-price": pa.array(np.where(pending, "", "0.00")),
+            "ship-city": pa.array(np.full(n, "SEATTLE")),
+            "ship-state": pa.array(np.full(n, "WA")),
+            "ship-postal-code": pa.array(np.full(n, "98101")),
+            "ship-country": pa.array(np.full(n, "US")),
+            "is-business-order": pa.array(np.where(order % 10 == 0, "true", "false")),
+        }
+    )
     return pa.table(cols)
 
 
@@ -126,14 +162,18 @@ def main() -> None:
     floor_script = (
         "import duckdb,sys; con=duckdb.connect(sys.argv[2]);"
         "con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv(?, delim='\\t', header=true,"
-        " all_varchar=false)\", [sys.argv[1]])"
+        ' all_varchar=false)", [sys.argv[1]])'
     )
     floor_s, _ = _timed([python, "-c", floor_script, str(data), str(tmp / "floor.duckdb")], env)
 
     cli = [python, "-m", "lianxing"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "store", "add", "--platform", "amazon", "--site", "US", "--name",
-                    "bench"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "store", "add", "--platform", "amazon", "--site", "US", "--name", "bench"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     import_s, rss = _timed([*cli, "import", str(data), "--store", "1", "--json"], env)
     result = {
         "rows": args.rows,

@@ -11,8 +11,9 @@ D = Decimal
 
 
 def test_all_orders_maps_orders_and_lines_value_by_value() -> None:
-    fmt, facts, ctx = parse_file(FIXTURES / "amazon_all_orders.txt",
-                                 timezone="America/Los_Angeles", currency="USD")
+    fmt, facts, ctx = parse_file(
+        FIXTURES / "amazon_all_orders.txt", timezone="America/Los_Angeles", currency="USD"
+    )
     assert fmt == "amazon.all_orders"
     assert not ctx.problems
     assert ctx.rows_read == 4  # the trailing blank line is not a row
@@ -57,7 +58,10 @@ def test_fba_returns() -> None:
     assert first["order_id"] == "111-0000001-0000001"
     assert first["return_ts"] == dt.datetime(2026, 9, 10, 7, 12, 44)
     assert (first["quantity"], first["reason"], first["disposition"]) == (
-        1, "NOT_AS_DESCRIBED", "CUSTOMER_DAMAGED")
+        1,
+        "NOT_AS_DESCRIBED",
+        "CUSTOMER_DAMAGED",
+    )
     assert second["return_ts"] == dt.datetime(2026, 9, 11, 22, 0)
     assert second["quantity"] == 2
     assert first["return_id"] != second["return_id"]
@@ -71,8 +75,12 @@ def test_settlement_v2_refunds_and_fees_skip_summary_and_advertising() -> None:
     assert refund["refund_ts"] == dt.datetime(2026, 9, 12, 10, 30)
     assert refund["currency"] == "USD"  # from the summary row, not the store
     fees = {f["fee_type"]: f for f in facts["fees"]}
-    assert set(fees) == {"Commission", "FBAPerUnitFulfillmentFee", "RefundCommission",
-                         "Subscription Fee"}
+    assert set(fees) == {
+        "Commission",
+        "FBAPerUnitFulfillmentFee",
+        "RefundCommission",
+        "Subscription Fee",
+    }
     assert fees["Commission"]["amount"] == D("9.00")
     assert fees["FBAPerUnitFulfillmentFee"]["amount"] == D("6.44")
     assert fees["Subscription Fee"]["amount"] == D("39.99")
@@ -80,8 +88,9 @@ def test_settlement_v2_refunds_and_fees_skip_summary_and_advertising() -> None:
 
 
 def test_date_range_uk_with_note_lines() -> None:
-    fmt, facts, _ = parse_file(FIXTURES / "amazon_date_range_uk.csv",
-                               timezone="Europe/London", currency="GBP")
+    fmt, facts, _ = parse_file(
+        FIXTURES / "amazon_date_range_uk.csv", timezone="Europe/London", currency="GBP"
+    )
     assert fmt == "amazon.date_range"
     (refund,) = facts["refunds"]
     assert refund["amount"] == D("512.25")
@@ -95,11 +104,18 @@ def test_date_range_uk_with_note_lines() -> None:
 
 
 def test_business_report_needs_period_and_drops_total_row() -> None:
-    fmt, facts, _ = parse_file(FIXTURES / "amazon_business_report.csv",
-                               period_from=dt.date(2026, 9, 1), period_to=dt.date(2026, 9, 30))
+    fmt, facts, _ = parse_file(
+        FIXTURES / "amazon_business_report.csv",
+        period_from=dt.date(2026, 9, 1),
+        period_to=dt.date(2026, 9, 30),
+    )
     assert fmt == "amazon.business_report"
-    assert [(t["sku"], t["date"], t["sessions"], t["page_views"]) for t in facts["traffic_daily"]] \
-        == [("BOARD-XL", dt.date(2026, 9, 1), 1200, 2345), ("KNIFE-3", dt.date(2026, 9, 1), 800, 1911)]
+    assert [
+        (t["sku"], t["date"], t["sessions"], t["page_views"]) for t in facts["traffic_daily"]
+    ] == [
+        ("BOARD-XL", dt.date(2026, 9, 1), 1200, 2345),
+        ("KNIFE-3", dt.date(2026, 9, 1), 800, 1911),
+    ]
 
 
 def test_ads_api_json_gz_console_csv_and_sponsored_brands() -> None:
@@ -107,43 +123,74 @@ def test_ads_api_json_gz_console_csv_and_sponsored_brands() -> None:
     assert fmt == "amazon.ads_sp"
     day1 = facts["ad_daily"][0]
     assert (day1["date"], day1["campaign_id"], day1["ad_type"]) == (
-        dt.date(2026, 9, 1), "111222333", "sponsored_products")
+        dt.date(2026, 9, 1),
+        "111222333",
+        "sponsored_products",
+    )
     assert (day1["impressions"], day1["clicks"], day1["cost"], day1["attributed_sales"]) == (
-        12034, 211, D("105.37"), D("431.60"))
-    assert (day1["attributed_orders"], day1["attributed_units"], day1["attribution_days"]) == (9, 11, 7)
+        12034,
+        211,
+        D("105.37"),
+        D("431.60"),
+    )
+    assert (day1["attributed_orders"], day1["attributed_units"], day1["attribution_days"]) == (
+        9,
+        11,
+        7,
+    )
 
     fmt, facts, _ = parse_file(FIXTURES / "amazon_ads_sp_console.csv", day_first=False)
     assert fmt == "amazon.ads_sp_download"
     (row,) = facts["ad_daily"]
-    assert (row["date"], row["campaign_id"], row["impressions"], row["cost"],
-            row["attributed_sales"], row["attributed_orders"]) == (
-        dt.date(2026, 9, 1), "SP - Knives - Manual", 1020, D("17.05"), D("96.00"), 3)
+    assert (
+        row["date"],
+        row["campaign_id"],
+        row["impressions"],
+        row["cost"],
+        row["attributed_sales"],
+        row["attributed_orders"],
+    ) == (dt.date(2026, 9, 1), "SP - Knives - Manual", 1020, D("17.05"), D("96.00"), 3)
 
     fmt, facts, _ = parse_file(FIXTURES / "amazon_ads_sb.json")
     assert fmt == "amazon.ads_sb"
     (sb,) = facts["ad_daily"]
     assert (sb["ad_type"], sb["attributed_sales"], sb["attribution_days"]) == (
-        "sponsored_brands", D("120.00"), 14)
+        "sponsored_brands",
+        D("120.00"),
+        14,
+    )
 
 
 def test_listings_and_account_health() -> None:
-    fmt, facts, _ = parse_file(FIXTURES / "amazon_listings.txt", timezone="America/Los_Angeles",
-                               period_to=dt.date(2026, 9, 30))
+    fmt, facts, _ = parse_file(
+        FIXTURES / "amazon_listings.txt",
+        timezone="America/Los_Angeles",
+        period_to=dt.date(2026, 9, 30),
+    )
     assert fmt == "amazon.listings"
     board, knife = facts["listings"]
     assert (board["sku"], board["status"], board["price"], board["snapshot_date"]) == (
-        "BOARD-XL", "active", D("29.99"), dt.date(2026, 9, 30))
+        "BOARD-XL",
+        "active",
+        D("29.99"),
+        dt.date(2026, 9, 30),
+    )
     assert board["created_ts"] == dt.datetime(2025, 3, 1, 18, 0)  # 10:00 PST
     assert knife["status"] == "suppressed"
 
-    fmt, facts, _ = parse_file(FIXTURES / "amazon_account_health.json",
-                               marketplace_id="ATVPDKIKX0DER")
+    fmt, facts, _ = parse_file(
+        FIXTURES / "amazon_account_health.json", marketplace_id="ATVPDKIKX0DER"
+    )
     assert fmt == "amazon.account_health"
     (health,) = facts["account_health"]
     assert health["order_defect_rate"] == 5 / 1000  # (3 + 2) / (900 + 100)
-    assert (health["late_shipment_rate"], health["pre_fulfillment_cancel_rate"],
-            health["valid_tracking_rate"], health["ahr_score"], health["status"]) == (
-        0.03, 0.01, 0.97, 820.0, "GREAT")
+    assert (
+        health["late_shipment_rate"],
+        health["pre_fulfillment_cancel_rate"],
+        health["valid_tracking_rate"],
+        health["ahr_score"],
+        health["status"],
+    ) == (0.03, 0.01, 0.97, 820.0, "GREAT")
     assert health["snapshot_date"] == dt.date(2026, 9, 1)
 
 
@@ -160,8 +207,18 @@ def test_fx_ecb_and_cogs_in_gb18030() -> None:
     fmt, facts, _ = parse_file(FIXTURES / "cogs.csv", currency="USD")
     assert fmt == "generic.cogs"
     assert facts["cogs"] == [
-        {"store_id": 7, "sku": "BOARD-XL", "valid_from": dt.date(2026, 1, 1),
-         "unit_cost": D("1234.50"), "currency": "CNY"},
-        {"store_id": 7, "sku": "KNIFE-3", "valid_from": dt.date(2026, 6, 1),
-         "unit_cost": D("8.25"), "currency": "USD"},
+        {
+            "store_id": 7,
+            "sku": "BOARD-XL",
+            "valid_from": dt.date(2026, 1, 1),
+            "unit_cost": D("1234.50"),
+            "currency": "CNY",
+        },
+        {
+            "store_id": 7,
+            "sku": "KNIFE-3",
+            "valid_from": dt.date(2026, 6, 1),
+            "unit_cost": D("8.25"),
+            "currency": "USD",
+        },
     ]

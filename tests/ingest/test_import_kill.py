@@ -44,18 +44,30 @@ def test_sigkill_mid_import_leaves_old_or_new_state(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cli = [sys.executable, "-m", "lianxing"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "store", "add", "--platform", "amazon", "--site", "US", "--name", "K"],
-                   env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "import", str(FIXTURES / "amazon_all_orders.txt"), "--store", "1"],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "store", "add", "--platform", "amazon", "--site", "US", "--name", "K"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*cli, "import", str(FIXTURES / "amazon_all_orders.txt"), "--store", "1"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     old = _counts(workspace_settings)
     assert old == (3, 4)
 
     big = tmp_path / "big_orders.txt"
     n = 150_000
     _big_orders_file(big, n)
-    proc = subprocess.Popen([*cli, "import", str(big), "--store", "1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*cli, "import", str(big), "--store", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(delay)
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)

@@ -21,17 +21,21 @@ from lianxing.workspace import Workspace
 HEADER = (FIXTURES / "amazon_all_orders.txt").read_text().splitlines()[0].split("\t")
 
 rows_strategy = st.lists(
-    st.fixed_dictionaries({
-        "order": st.integers(0, 9_999_999),
-        "sku": st.text(string.ascii_uppercase + string.digits + "-_.", min_size=1, max_size=20),
-        "quantity": st.integers(0, 500),
-        "price": st.decimals(Decimal("0"), Decimal("99999.99"), places=2),
-        "status": st.sampled_from(["Pending", "Shipped", "Cancelled", "Unshipped",
-                                   "Shipped - Delivered to Buyer"]),
-        "ts": st.datetimes(dt.datetime(2015, 1, 1), dt.datetime(2035, 1, 1)).map(
-            lambda t: t.replace(microsecond=0)),
-        "offset_h": st.integers(-11, 12),
-    }),
+    st.fixed_dictionaries(
+        {
+            "order": st.integers(0, 9_999_999),
+            "sku": st.text(string.ascii_uppercase + string.digits + "-_.", min_size=1, max_size=20),
+            "quantity": st.integers(0, 500),
+            "price": st.decimals(Decimal("0"), Decimal("99999.99"), places=2),
+            "status": st.sampled_from(
+                ["Pending", "Shipped", "Cancelled", "Unshipped", "Shipped - Delivered to Buyer"]
+            ),
+            "ts": st.datetimes(dt.datetime(2015, 1, 1), dt.datetime(2035, 1, 1)).map(
+                lambda t: t.replace(microsecond=0)
+            ),
+            "offset_h": st.integers(-11, 12),
+        }
+    ),
     min_size=1,
     max_size=30,
     unique_by=lambda r: (r["order"], r["sku"]),
@@ -43,16 +47,19 @@ def _line(row: dict[str, object]) -> str:
     offset = row["offset_h"]
     assert isinstance(offset, int) and isinstance(row["ts"], dt.datetime)
     local = row["ts"] + dt.timedelta(hours=offset)
-    cells.update({
-        "amazon-order-id": f"111-{row['order']:07d}-0000001",
-        "purchase-date": local.isoformat() + f"{'+' if offset >= 0 else '-'}{abs(offset):02d}:00",
-        "order-status": str(row["status"]),
-        "fulfillment-channel": "Amazon",
-        "sku": str(row["sku"]),
-        "quantity": str(row["quantity"]),
-        "currency": "USD",
-        "item-price": f"{row['price']:.2f}",
-    })
+    cells.update(
+        {
+            "amazon-order-id": f"111-{row['order']:07d}-0000001",
+            "purchase-date": local.isoformat()
+            + f"{'+' if offset >= 0 else '-'}{abs(offset):02d}:00",
+            "order-status": str(row["status"]),
+            "fulfillment-channel": "Amazon",
+            "sku": str(row["sku"]),
+            "quantity": str(row["quantity"]),
+            "currency": "USD",
+            "item-price": f"{row['price']:.2f}",
+        }
+    )
     return "\t".join(cells[h] for h in HEADER)
 
 
@@ -60,7 +67,9 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
     path.write_text("\t".join(HEADER) + "\n" + "\n".join(_line(r) for r in rows) + "\n")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=rows_strategy)
 def test_random_valid_rows_round_trip(rows: list[dict[str, object]], tmp_path: Path) -> None:
     path = tmp_path / "orders.txt"
@@ -83,21 +92,28 @@ def test_random_valid_rows_round_trip(rows: list[dict[str, object]], tmp_path: P
 
 
 garbage = st.text(string.ascii_letters, min_size=1, max_size=12).filter(
-    lambda s: s.lower() not in ORDER_STATUS)
+    lambda s: s.lower() not in ORDER_STATUS
+)
 
 
 @pytest.fixture
 def store_id(workspace: Workspace) -> int:
-    result = CliRunner().invoke(app, ["store", "add", "--platform", "amazon", "--site", "US",
-                                      "--name", "P", "--json"])
+    result = CliRunner().invoke(
+        app, ["store", "add", "--platform", "amazon", "--site", "US", "--name", "P", "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     return int(json.loads(result.stdout)["id"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=rows_strategy, data=st.data())
 def test_any_corrupted_cell_rejects_the_whole_file(
-    workspace: Workspace, store_id: int, tmp_path: Path, rows: list[dict[str, object]],
+    workspace: Workspace,
+    store_id: int,
+    tmp_path: Path,
+    rows: list[dict[str, object]],
     data: st.DataObject,
 ) -> None:
     index = data.draw(st.integers(0, len(rows) - 1))

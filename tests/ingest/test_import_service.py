@@ -17,8 +17,9 @@ runner = CliRunner()
 
 
 def _store(workspace: Workspace) -> int:
-    result = runner.invoke(app, ["store", "add", "--platform", "amazon", "--site", "US",
-                                 "--name", "Test", "--json"])
+    result = runner.invoke(
+        app, ["store", "add", "--platform", "amazon", "--site", "US", "--name", "Test", "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     return int(json.loads(result.stdout)["id"])
 
@@ -30,7 +31,9 @@ def _import(*args: str) -> tuple[int, dict[str, object] | None, str]:
 
 
 def _count(workspace: Workspace, table: str) -> int:
-    ((n,),) = workspace.warehouse.execute(f"SELECT count(*) FROM {workspace.warehouse.qualified(table)}")
+    ((n,),) = workspace.warehouse.execute(
+        f"SELECT count(*) FROM {workspace.warehouse.qualified(table)}"
+    )
     return int(n)
 
 
@@ -42,13 +45,17 @@ def test_import_reimport_and_status_change(workspace: Workspace, tmp_path: Path)
     assert body is not None
     assert body["format"] == "amazon.all_orders" and body["store"] == store
     assert body["rows_read"] == 4
-    assert body["tables"] == {"orders": {"new": 3, "updated": 0, "unchanged": 0},
-                              "order_lines": {"new": 4, "updated": 0, "unchanged": 0}}
+    assert body["tables"] == {
+        "orders": {"new": 3, "updated": 0, "unchanged": 0},
+        "order_lines": {"new": 4, "updated": 0, "unchanged": 0},
+    }
 
     code, body, _ = _import(str(path), "--store", str(store))
     assert body is not None
-    assert body["tables"] == {"orders": {"new": 0, "updated": 0, "unchanged": 3},
-                              "order_lines": {"new": 0, "updated": 0, "unchanged": 4}}
+    assert body["tables"] == {
+        "orders": {"new": 0, "updated": 0, "unchanged": 3},
+        "order_lines": {"new": 0, "updated": 0, "unchanged": 4},
+    }
 
     # A later file: the pending order shipped, now with a price. An update, not a duplicate.
     later = tmp_path / "later.txt"
@@ -64,12 +71,15 @@ def test_import_reimport_and_status_change(workspace: Workspace, tmp_path: Path)
     code, body, err = _import(str(later), "--store", str(store))
     assert code == 0, err
     assert body is not None
-    assert body["tables"] == {"orders": {"new": 0, "updated": 1, "unchanged": 0},
-                              "order_lines": {"new": 0, "updated": 1, "unchanged": 0}}
+    assert body["tables"] == {
+        "orders": {"new": 0, "updated": 1, "unchanged": 0},
+        "order_lines": {"new": 0, "updated": 1, "unchanged": 0},
+    }
     assert _count(workspace, "orders") == 3
     wh = workspace.warehouse
     ((status,),) = wh.execute(
-        f"SELECT status FROM {wh.qualified('orders')} WHERE order_id = '111-0000002-0000002'")
+        f"SELECT status FROM {wh.qualified('orders')} WHERE order_id = '111-0000002-0000002'"
+    )
     assert status == "shipped"
 
     with workspace.session() as session:
@@ -86,15 +96,19 @@ def test_bad_file_is_rejected_whole_with_one_line_per_problem(
 ) -> None:
     store = _store(workspace)
     text = (FIXTURES / "amazon_all_orders.txt").read_text()
-    bad = (text.replace("59.98", "59,98,1", 1)
-               .replace("2026-09-02T23:59:59-07:00", "yesterday", 1)
-               .replace("\tCancelled\t", "\tLost\t", 1))
+    bad = (
+        text.replace("59.98", "59,98,1", 1)
+        .replace("2026-09-02T23:59:59-07:00", "yesterday", 1)
+        .replace("\tCancelled\t", "\tLost\t", 1)
+    )
     path = tmp_path / "bad_orders.txt"
     path.write_text(bad)
     code, body, err = _import(str(path), "--store", str(store))
     assert code == 2 and body is None
     assert "bad_orders.txt, line 2, column 'item-price', value '59,98,1': expected an amount" in err
-    assert "bad_orders.txt, line 4, column 'purchase-date', value 'yesterday': expected a date" in err
+    assert (
+        "bad_orders.txt, line 4, column 'purchase-date', value 'yesterday': expected a date" in err
+    )
     assert "bad_orders.txt, line 5, column 'order-status', value 'Lost': expected one of:" in err
     assert "Traceback" not in err
     assert _count(workspace, "orders") == 0 and _count(workspace, "order_lines") == 0
@@ -105,8 +119,9 @@ def test_bad_file_is_rejected_whole_with_one_line_per_problem(
 
 def test_dry_run_reports_without_writing(workspace: Workspace) -> None:
     store = _store(workspace)
-    code, body, err = _import(str(FIXTURES / "amazon_fba_returns.txt"), "--store", str(store),
-                              "--dry-run")
+    code, body, err = _import(
+        str(FIXTURES / "amazon_fba_returns.txt"), "--store", str(store), "--dry-run"
+    )
     assert code == 0, err
     assert body is not None and body["dry_run"] is True
     assert body["tables"] == {"returns": {"new": 2, "updated": 0, "unchanged": 0}}
@@ -118,7 +133,8 @@ def test_business_report_requires_period(workspace: Workspace) -> None:
     path = str(FIXTURES / "amazon_business_report.csv")
     code, _, err = _import(path, "--store", str(store))
     assert code == 2 and "--from" in err
-    code, body, err = _import(path, "--store", str(store), "--from", "2026-09-01",
-                              "--to", "2026-09-30")
+    code, body, err = _import(
+        path, "--store", str(store), "--from", "2026-09-01", "--to", "2026-09-30"
+    )
     assert code == 0, err
     assert body is not None and body["tables"]["traffic_daily"]["new"] == 2

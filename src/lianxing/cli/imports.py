@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -59,7 +60,7 @@ def _print_result(result: ImportResult) -> None:
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="report file (CSV, TSV, XLSX, JSON, .gz)"),
+    file: Annotated[Path, typer.Argument(help="report file (CSV, TSV, XLSX, JSON, .gz)")],
     store: int | None = typer.Option(None, "--store", help="store id / 店铺 ID"),
     format_id: str | None = typer.Option(
         None, "--format", help="report format id; detected from the file when omitted"

@@ -208,8 +208,17 @@ def import_file(
         rows_read=ctx.rows_read,
         tables={name: writer.stats.get(name, WriteStats()) for name in fmt.tables},
     )
-    _finish(workspace, batch_id, hasher.digest, ctx.rows_read, result.tables, None,
-            options.actor, fmt, dry_run=dry_run)
+    _finish(
+        workspace,
+        batch_id,
+        hasher.digest,
+        ctx.rows_read,
+        result.tables,
+        None,
+        options.actor,
+        fmt,
+        dry_run=dry_run,
+    )
     return result
 
 
@@ -233,7 +242,9 @@ def _finish(
         status = ImportStatus.FAILED
     message = None
     if error is not None:
-        message = str(error) if isinstance(error, ImportRejected) else f"{type(error).__name__}: {error}"
+        message = (
+            str(error) if isinstance(error, ImportRejected) else f"{type(error).__name__}: {error}"
+        )
     with workspace.session() as session:
         batch = session.get(ImportBatch, batch_id)
         assert batch is not None

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -202,8 +202,9 @@ class Rows:
         count = pc.sum(mask).as_py() or 0
         if not count:
             return
-        _report(self._ctx, mask, count, self.lines, self.header(key), self.raw(key), expected,
-                self.unit)
+        _report(
+            self._ctx, mask, count, self.lines, self.header(key), self.raw(key), expected, self.unit
+        )
 
     def filter(self, mask: pa.Array) -> Rows:
         mask = pc.fill_null(mask, False)
@@ -264,7 +265,9 @@ def convert(
 
     ``bindings`` maps field key → column name in ``table`` (the header as written).
     """
-    raw = {key: values.blank_to_null(_as_array(table.column(name))) for key, name in bindings.items()}
+    raw = {
+        key: values.blank_to_null(_as_array(table.column(name))) for key, name in bindings.items()
+    }
     if raw:
         blank = None
         for array in raw.values():
@@ -275,7 +278,9 @@ def convert(
             keep = pc.invert(blank)
             raw = {k: pc.filter(v, keep) for k, v in raw.items()}
             lines = pc.filter(lines, keep)
-    found: list[tuple[int, int, str, str | None, str]] = []  # (line, order, column, value, expected)
+    found: list[
+        tuple[int, int, str, str | None, str]
+    ] = []  # (line, order, column, value, expected)
     typed: dict[str, pa.Array] = {}
     bad_total = 0
     for order, (key, array) in enumerate(raw.items()):
@@ -437,8 +442,13 @@ class TabularFormat(ReportFormat):
         bindings, missing = self.bind(head.rows[index])
         for spec in missing:
             also = f" (also accepted: {', '.join(spec.headers[1:])})" if spec.headers[1:] else ""
-            ctx.problem(index + 1, spec.headers[0], None,
-                        f"a column named {spec.headers[0]!r}{also} / 缺少列", unit)
+            ctx.problem(
+                index + 1,
+                spec.headers[0],
+                None,
+                f"a column named {spec.headers[0]!r}{also} / 缺少列",
+                unit,
+            )
         if missing:
             return
         fields = self.field_map()
@@ -468,8 +478,12 @@ def _report_invalid_rows(source: Source, ctx: ImportContext, width: int) -> None
     source.locate_invalid_rows()
     separator = "tab" if source.head.delimiter == "\t" else repr(source.head.delimiter)
     for row in source.invalid_rows:
-        ctx.problem(row.line, None, row.text,
-                    f"{width} fields separated by {separator}, found {row.found} / 列数不对")
+        ctx.problem(
+            row.line,
+            None,
+            row.text,
+            f"{width} fields separated by {separator}, found {row.found} / 列数不对",
+        )
 
 
 def json_text(value: Any) -> str | None:
@@ -526,12 +540,16 @@ class JsonRecordsFormat(ReportFormat):
                     break
         missing = [f for f in self.fields if f.required and f.key not in bindings]
         for spec in missing:
-            ctx.problem(None, spec.headers[0], None, f"a field named {spec.headers[0]!r} in each record")
+            ctx.problem(
+                None, spec.headers[0], None, f"a field named {spec.headers[0]!r} in each record"
+            )
         if missing or not records:
             return
         table = pa.table(
-            {name: pa.array([json_text(r.get(name)) for r in records], pa.string())
-             for name in dict.fromkeys(bindings.values())}
+            {
+                name: pa.array([json_text(r.get(name)) for r in records], pa.string())
+                for name in dict.fromkeys(bindings.values())
+            }
         )
         lines = pa.array(range(1, len(records) + 1), pa.int64())
         rows = convert(table, lines, bindings, self.field_map(), ctx, "record")
@@ -548,7 +566,7 @@ def first_present(*arrays: pa.Array) -> pa.Array:
     return pc.coalesce(*arrays) if len(arrays) > 1 else arrays[0]
 
 
-def concat_ids(*parts: Iterable[pa.Array] | pa.Array, sep: str = "|") -> pa.Array:
+def concat_ids(*parts: pa.Array, sep: str = "|") -> pa.Array:
     """Join string arrays element-wise into an id; NULL parts become empty."""
-    arrays = [pc.fill_null(pc.cast(p, pa.string()), "") for p in parts]  # type: ignore[arg-type]
+    arrays = [pc.fill_null(pc.cast(p, pa.string()), "") for p in parts]
     return pc.binary_join_element_wise(*arrays, sep)

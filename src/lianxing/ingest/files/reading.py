@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -114,17 +114,19 @@ class FileHead:
         return None
 
 
-def _open_binary(path: Path, gzipped: bool) -> io.BufferedIOBase:
+def _open_binary(path: Path, gzipped: bool) -> BinaryIO:
     if gzipped:
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
 
 
 def _best_delimiter(text: str) -> str:
     best, best_width = ",", 0
     lines = text.splitlines()[:HEAD_ROWS]
     for delimiter in ("\t", ",", ";"):
-        reader = csv.reader(lines, delimiter=delimiter, quotechar=None if delimiter == "\t" else '"')
+        reader = csv.reader(
+            lines, delimiter=delimiter, quotechar=None if delimiter == "\t" else '"'
+        )
         width = max((len(r) for r in reader), default=0)
         if width > best_width:
             best, best_width = delimiter, width
@@ -284,7 +286,9 @@ class Source:
                 if self.on_progress is not None:
                     self.on_progress(raw.tell())
         except pa.ArrowInvalid as exc:
-            raise UnreadableFile(f"{self.name}: cannot be read as {head.encoding} text ({exc})") from exc
+            raise UnreadableFile(
+                f"{self.name}: cannot be read as {head.encoding} text ({exc})"
+            ) from exc
         finally:
             stream.close()
 

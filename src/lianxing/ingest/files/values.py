@@ -86,10 +86,7 @@ def _normalise_separators(digits: pa.Array, decimal_comma: bool) -> pa.Array:
         pc.match_substring_regex(digits, r"\.(\d{1,2}|\d{4,})$"),
         pc.match_substring_regex(digits, r",\d*\.\d*$"),
     )
-    if decimal_comma:
-        use_comma = pc.invert(dot_decimal)
-    else:
-        use_comma = comma_decimal
+    use_comma = pc.invert(dot_decimal) if decimal_comma else comma_decimal
     as_comma = pc.replace_substring(pc.replace_substring(digits, ".", ""), ",", ".")
     as_dot = pc.replace_substring(digits, ",", "")
     return pc.if_else(pc.fill_null(use_comma, False), as_comma, as_dot)
@@ -217,9 +214,7 @@ _TEXT_DATE_FORMATS = (
     "%Y%m%d", "%d-%b-%Y", "%Y年%m月%d日",
 )  # fmt: skip
 
-_ZONE_SUFFIX = re.compile(
-    r"\s*(?:(?P<abbr>[A-Z]{1,5})?(?P<offset>[+-]\d{1,2}(?::?\d{2})?)?)$"
-)
+_ZONE_SUFFIX = re.compile(r"\s*(?:(?P<abbr>[A-Z]{1,5})?(?P<offset>[+-]\d{1,2}(?::?\d{2})?)?)$")
 
 
 def _split_zone(value: str) -> tuple[str, dt.timedelta | None]:
@@ -247,11 +242,14 @@ def _split_zone(value: str) -> tuple[str, dt.timedelta | None]:
 
 def _parse_text_timestamp(value: str, zone: ZoneInfo, day_first: bool) -> dt.datetime | None:
     body, offset = _split_zone(value.strip())
-    formats = _TEXT_TIME_FORMATS + (_DAY_FIRST_FORMATS if day_first else _MONTH_FIRST_FORMATS)
-    formats += _TEXT_DATE_FORMATS
+    formats: tuple[str, ...] = (
+        *_TEXT_TIME_FORMATS,
+        *(_DAY_FIRST_FORMATS if day_first else _MONTH_FIRST_FORMATS),
+        *_TEXT_DATE_FORMATS,
+    )
     for fmt in formats:
         try:
-            parsed = dt.datetime.strptime(body, fmt)  # noqa: DTZ007 - zone applied below
+            parsed = dt.datetime.strptime(body, fmt)
         except ValueError:
             continue
         if offset is not None:
@@ -266,7 +264,7 @@ def _parse_text_date(value: str, day_first: bool) -> dt.date | None:
     formats = _TEXT_DATE_FORMATS + (_DAY_FIRST_FORMATS if day_first else _MONTH_FIRST_FORMATS)
     for fmt in formats:
         try:
-            return dt.datetime.strptime(body, fmt).date()  # noqa: DTZ007 - a calendar date
+            return dt.datetime.strptime(body, fmt).date()
         except ValueError:
             continue
     # A timestamp in a date column: keep its calendar date as written.

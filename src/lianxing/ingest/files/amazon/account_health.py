@@ -49,14 +49,20 @@ class AccountHealth(ReportFormat):
         data = source.load_json()
         entries = _get(data, "performanceMetrics")
         if not isinstance(entries, list) or not entries:
-            ctx.problem(None, "performanceMetrics", None,
-                        "a non-empty performanceMetrics array", "record")
+            ctx.problem(
+                None, "performanceMetrics", None, "a non-empty performanceMetrics array", "record"
+            )
             return
         metrics = self._for_marketplace(entries, ctx)
         if metrics is None:
             found = ", ".join(str(_get(e, "marketplaceId")) for e in entries)
-            ctx.problem(None, "marketplaceId", found,
-                        f"an entry for the store's marketplace {ctx.marketplace_id}", "record")
+            ctx.problem(
+                None,
+                "marketplaceId",
+                found,
+                f"an entry for the store's marketplace {ctx.marketplace_id}",
+                "record",
+            )
             return
         problems_before = ctx.problems.count
         odr = self._order_defect_rate(metrics)
@@ -74,9 +80,12 @@ class AccountHealth(ReportFormat):
             status = rating.get("ahrStatus") or rating.get("accountHealthRatingStatus")
         if status is None:
             status = self._account_status(data, ctx)
-        for name, value in (("orderDefectRate", odr), ("lateShipmentRate", lsr),
-                            ("preFulfillmentCancellationRate", cancel),
-                            ("validTrackingRate", vtr)):
+        for name, value in (
+            ("orderDefectRate", odr),
+            ("lateShipmentRate", lsr),
+            ("preFulfillmentCancellationRate", cancel),
+            ("validTrackingRate", vtr),
+        ):
             if value is not None and not 0.0 <= value <= 1.0:
                 ctx.problem(None, name, str(value), "a rate between 0 and 1", "record")
         if score is not None and not 0 <= score <= 1000:
@@ -85,15 +94,20 @@ class AccountHealth(ReportFormat):
         if ctx.problems.count > problems_before:
             return
         snapshot = ctx.period_to or self._window_end(metrics) or dt.datetime.now(dt.UTC).date()
-        yield "account_health", fact_table(
-            "account_health", ctx, 1,
-            snapshot_date=snapshot,
-            order_defect_rate=odr,
-            late_shipment_rate=lsr,
-            pre_fulfillment_cancel_rate=cancel,
-            valid_tracking_rate=vtr,
-            ahr_score=score,
-            status=str(status) if status is not None else None,
+        yield (
+            "account_health",
+            fact_table(
+                "account_health",
+                ctx,
+                1,
+                snapshot_date=snapshot,
+                order_defect_rate=odr,
+                late_shipment_rate=lsr,
+                pre_fulfillment_cancel_rate=cancel,
+                valid_tracking_rate=vtr,
+                ahr_score=score,
+                status=str(status) if status is not None else None,
+            ),
         )
 
     @staticmethod

@@ -47,12 +47,31 @@ def _fields(days: int, unsuffixed: bool) -> tuple[Field, ...]:
         col("impressions", "impressions", "Impressions", kind=Kind.INT),
         col("clicks", "clicks", "Clicks", kind=Kind.INT),
         col("cost", "cost", "Spend", "Cost", kind=Kind.MONEY, not_empty=True),
-        col("sales", f"sales{d}d", f"{d} Day Total Sales", f"{d} Day Total Sales ",
-            *plain[:1], kind=Kind.MONEY, required=False),
-        col("orders", f"purchases{d}d", f"{d} Day Total Orders (#)", *plain[1:2],
-            kind=Kind.INT, required=False),
-        col("units", f"unitsSoldClicks{d}d", f"{d} Day Total Units (#)", *plain[2:3],
-            kind=Kind.INT, required=False),
+        col(
+            "sales",
+            f"sales{d}d",
+            f"{d} Day Total Sales",
+            f"{d} Day Total Sales ",
+            *plain[:1],
+            kind=Kind.MONEY,
+            required=False,
+        ),
+        col(
+            "orders",
+            f"purchases{d}d",
+            f"{d} Day Total Orders (#)",
+            *plain[1:2],
+            kind=Kind.INT,
+            required=False,
+        ),
+        col(
+            "units",
+            f"unitsSoldClicks{d}d",
+            f"{d} Day Total Units (#)",
+            *plain[2:3],
+            kind=Kind.INT,
+            required=False,
+        ),
         col("currency", "campaignBudgetCurrencyCode", "Currency", required=False),
     )
 
@@ -64,20 +83,25 @@ class _AdsFacts(ReportFormat):
     marker_keys: ClassVar[tuple[str, ...]] = ()
 
     def facts(self, rows: Rows, ctx: ImportContext) -> Iterator[FactChunk]:
-        yield "ad_daily", fact_table(
-            "ad_daily", ctx, len(rows),
-            date=rows["date"],
-            campaign_id=pc.coalesce(rows["campaign_id"], rows["campaign_name"]),
-            ad_type=self.ad_type,
-            campaign_name=rows["campaign_name"],
-            impressions=rows["impressions"],
-            clicks=rows["clicks"],
-            cost=rows["cost"],
-            attributed_sales=rows["sales"],
-            attributed_orders=rows["orders"],
-            attributed_units=rows["units"],
-            currency=pc.fill_null(pc.utf8_upper(rows["currency"]), ctx.currency),
-            attribution_days=self.days,
+        yield (
+            "ad_daily",
+            fact_table(
+                "ad_daily",
+                ctx,
+                len(rows),
+                date=rows["date"],
+                campaign_id=pc.coalesce(rows["campaign_id"], rows["campaign_name"]),
+                ad_type=self.ad_type,
+                campaign_name=rows["campaign_name"],
+                impressions=rows["impressions"],
+                clicks=rows["clicks"],
+                cost=rows["cost"],
+                attributed_sales=rows["sales"],
+                attributed_orders=rows["orders"],
+                attributed_units=rows["units"],
+                currency=pc.fill_null(pc.utf8_upper(rows["currency"]), ctx.currency),
+                attribution_days=self.days,
+            ),
         )
 
     def _marker_bonus(self, names: set[str]) -> float:
@@ -86,8 +110,13 @@ class _AdsFacts(ReportFormat):
 
 
 def _ads_formats(
-    product: str, ad_type: str, days: int, unsuffixed: bool, markers: tuple[str, ...],
-    name_zh: str, name_en: str,
+    product: str,
+    ad_type: str,
+    days: int,
+    unsuffixed: bool,
+    markers: tuple[str, ...],
+    name_zh: str,
+    name_en: str,
 ) -> tuple[ReportFormat, ReportFormat]:
     fields = _fields(days, unsuffixed)
     # Without the attribution columns SB and SD are indistinguishable; those need --format.
@@ -96,19 +125,23 @@ def _ads_formats(
     class ApiReport(_AdsFacts, JsonRecordsFormat):
         def sniff(self, head: FileHead) -> float:
             score = JsonRecordsFormat.sniff(self, head)
-            return min(score - 0.1 + base_score + self._marker_bonus(set(head.json_keys)), 1.0) \
-                if score else 0.0
+            return (
+                min(score - 0.1 + base_score + self._marker_bonus(set(head.json_keys)), 1.0)
+                if score
+                else 0.0
+            )
 
     class ConsoleReport(_AdsFacts, TabularFormat):
         def sniff(self, head: FileHead) -> float:
             score = TabularFormat.sniff(self, head)
             index = self.header_index(head)
             cells = set(head.rows[index]) if index is not None else set()
-            return min(score - 0.1 + base_score + self._marker_bonus(cells), 1.0) \
-                if score else 0.0
+            return min(score - 0.1 + base_score + self._marker_bonus(cells), 1.0) if score else 0.0
 
-    for cls, suffix, shape in ((ApiReport, "", "Ads API v3 JSON"),
-                               (ConsoleReport, "_download", "console download")):
+    for cls, suffix, shape in (
+        (ApiReport, "", "Ads API v3 JSON"),
+        (ConsoleReport, "_download", "console download"),
+    ):
         cls.id = f"amazon.ads_{product}{suffix}"
         cls.name_zh = f"{name_zh}（{'API' if not suffix else '后台下载'}）"
         cls.name_en = f"{name_en} ({shape})"
@@ -122,12 +155,31 @@ def _ads_formats(
 
 
 FORMATS = (
-    *_ads_formats("sp", "sponsored_products", 7, False, ("spend", "sales7d"),
-                  "亚马逊商品推广报告", "Amazon Sponsored Products report"),
-    *_ads_formats("sb", "sponsored_brands", 14, True,
-                  ("topOfSearchImpressionShare", "brandedSearches", "newToBrandPurchases"),
-                  "亚马逊品牌推广报告", "Amazon Sponsored Brands report"),
-    *_ads_formats("sd", "sponsored_display", 14, True,
-                  ("viewabilityRate", "impressionsViews", "costType", "Cost type"),
-                  "亚马逊展示型推广报告", "Amazon Sponsored Display report"),
+    *_ads_formats(
+        "sp",
+        "sponsored_products",
+        7,
+        False,
+        ("spend", "sales7d"),
+        "亚马逊商品推广报告",
+        "Amazon Sponsored Products report",
+    ),
+    *_ads_formats(
+        "sb",
+        "sponsored_brands",
+        14,
+        True,
+        ("topOfSearchImpressionShare", "brandedSearches", "newToBrandPurchases"),
+        "亚马逊品牌推广报告",
+        "Amazon Sponsored Brands report",
+    ),
+    *_ads_formats(
+        "sd",
+        "sponsored_display",
+        14,
+        True,
+        ("viewabilityRate", "impressionsViews", "costType", "Cost type"),
+        "亚马逊展示型推广报告",
+        "Amazon Sponsored Display report",
+    ),
 )

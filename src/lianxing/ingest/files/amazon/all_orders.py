@@ -98,21 +98,24 @@ class AllOrders(TabularFormat):
         if rows.has("order_item_id"):
             line_id = pc.coalesce(rows["order_item_id"], line_id)
         promotion = _sum_abs(rows["item_promotion"], rows["ship_promotion"])
-        yield "order_lines", fact_table(
+        yield (
             "order_lines",
-            ctx,
-            n,
-            order_id=rows["order_id"],
-            line_id=line_id,
-            sku=rows["sku"],
-            platform_item_id=rows["asin"],
-            quantity=rows["quantity"],
-            item_price=rows["item_price"],
-            item_tax=rows["item_tax"],
-            shipping_price=rows["shipping_price"],
-            shipping_tax=rows["shipping_tax"],
-            promotion_discount=promotion,
-            currency=currency,
+            fact_table(
+                "order_lines",
+                ctx,
+                n,
+                order_id=rows["order_id"],
+                line_id=line_id,
+                sku=rows["sku"],
+                platform_item_id=rows["asin"],
+                quantity=rows["quantity"],
+                item_price=rows["item_price"],
+                item_tax=rows["item_tax"],
+                shipping_price=rows["shipping_price"],
+                shipping_tax=rows["shipping_tax"],
+                promotion_discount=promotion,
+                currency=currency,
+            ),
         )
 
 

@@ -64,12 +64,17 @@ class BusinessReportByChild(TabularFormat):
         if ctx.problems:
             return
         assert ctx.period_from is not None  # needs_period: the service checked
-        yield "traffic_daily", fact_table(
-            "traffic_daily", ctx, len(rows),
-            date=ctx.period_from,
-            sku=sku,
-            sessions=rows["sessions"],
-            page_views=rows["page_views"],
+        yield (
+            "traffic_daily",
+            fact_table(
+                "traffic_daily",
+                ctx,
+                len(rows),
+                date=ctx.period_from,
+                sku=sku,
+                sessions=rows["sessions"],
+                page_views=rows["page_views"],
+            ),
         )
 
 

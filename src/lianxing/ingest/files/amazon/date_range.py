@@ -58,8 +58,13 @@ class DateRangeReport(TabularFormat):
         col("quantity", "quantity", kind=Kind.INT, required=False),
         col("fulfilment", "fulfillment", "fulfilment", required=False),
         col("product_sales", "product sales", kind=Kind.MONEY),
-        col("shipping_credits", "shipping credits", "postage credits", kind=Kind.MONEY,
-            required=False),
+        col(
+            "shipping_credits",
+            "shipping credits",
+            "postage credits",
+            kind=Kind.MONEY,
+            required=False,
+        ),
         col("selling_fees", "selling fees", kind=Kind.MONEY),
         col("fba_fees", "fba fees", kind=Kind.MONEY),
         col("other_fees", "other transaction fees", kind=Kind.MONEY, required=False),
@@ -69,38 +74,53 @@ class DateRangeReport(TabularFormat):
 
     def facts(self, rows: Rows, ctx: ImportContext) -> Iterator[FactChunk]:
         row_key = concat_ids(
-            rows["settlement_id"], pc.strftime(rows["ts"], format="%Y-%m-%dT%H:%M:%S"),
-            rows["type"], rows["order_id"], rows["sku"], rows["description"],
+            rows["settlement_id"],
+            pc.strftime(rows["ts"], format="%Y-%m-%dT%H:%M:%S"),
+            rows["type"],
+            rows["order_id"],
+            rows["sku"],
+            rows["description"],
         )
         kind = pc.utf8_lower(rows["type"])
         is_refund = pc.fill_null(pc.equal(kind, "refund"), False)
         refunds = pc.and_(is_refund, pc.is_valid(rows["product_sales"]))
         if pc.any(refunds).as_py():
-            yield "refunds", fact_table(
-                "refunds", ctx, pc.sum(refunds).as_py(),
-                refund_id=pc.binary_join_element_wise("dr", pc.filter(row_key, refunds), ":"),
-                order_id=pc.filter(rows["order_id"], refunds),
-                sku=pc.filter(rows["sku"], refunds),
-                refund_ts=pc.filter(rows["ts"], refunds),
-                amount=pc.abs(pc.filter(rows["product_sales"], refunds)),
-                currency=ctx.currency,
-                reason=pc.filter(rows["description"], refunds),
+            yield (
+                "refunds",
+                fact_table(
+                    "refunds",
+                    ctx,
+                    pc.sum(refunds).as_py(),
+                    refund_id=pc.binary_join_element_wise("dr", pc.filter(row_key, refunds), ":"),
+                    order_id=pc.filter(rows["order_id"], refunds),
+                    sku=pc.filter(rows["sku"], refunds),
+                    refund_ts=pc.filter(rows["ts"], refunds),
+                    amount=pc.abs(pc.filter(rows["product_sales"], refunds)),
+                    currency=ctx.currency,
+                    reason=pc.filter(rows["description"], refunds),
+                ),
             )
         for key, name in FEE_COLUMNS:
             amount = rows[key]
             charged = pc.fill_null(pc.not_equal(amount, pa.scalar(0, amount.type)), False)
             if not pc.any(charged).as_py():
                 continue
-            yield "fees", fact_table(
-                "fees", ctx, pc.sum(charged).as_py(),
-                fee_id=pc.binary_join_element_wise(
-                    "dr", pc.filter(row_key, charged), name.replace(" ", "_"), ":"),
-                posted_ts=pc.filter(rows["ts"], charged),
-                order_id=pc.filter(rows["order_id"], charged),
-                sku=pc.filter(rows["sku"], charged),
-                fee_type=name,
-                amount=pc.negate(pc.filter(amount, charged)),
-                currency=ctx.currency,
+            yield (
+                "fees",
+                fact_table(
+                    "fees",
+                    ctx,
+                    pc.sum(charged).as_py(),
+                    fee_id=pc.binary_join_element_wise(
+                        "dr", pc.filter(row_key, charged), name.replace(" ", "_"), ":"
+                    ),
+                    posted_ts=pc.filter(rows["ts"], charged),
+                    order_id=pc.filter(rows["order_id"], charged),
+                    sku=pc.filter(rows["sku"], charged),
+                    fee_type=name,
+                    amount=pc.negate(pc.filter(amount, charged)),
+                    currency=ctx.currency,
+                ),
             )
 
 

@@ -60,16 +60,21 @@ class ListingsReport(TabularFormat):
         if ctx.problems:
             return
         snapshot = ctx.period_to or dt.datetime.now(dt.UTC).date()
-        yield "listings", fact_table(
-            "listings", ctx, len(rows),
-            sku=rows["sku"],
-            snapshot_date=snapshot,
-            platform_item_id=rows["asin"],
-            title=rows["title"],
-            status=status.values,
-            created_ts=rows["open_ts"],
-            price=rows["price"],
-            currency=ctx.currency,
+        yield (
+            "listings",
+            fact_table(
+                "listings",
+                ctx,
+                len(rows),
+                sku=rows["sku"],
+                snapshot_date=snapshot,
+                platform_item_id=rows["asin"],
+                title=rows["title"],
+                status=status.values,
+                created_ts=rows["open_ts"],
+                price=rows["price"],
+                currency=ctx.currency,
+            ),
         )
 
 

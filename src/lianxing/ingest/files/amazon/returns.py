@@ -57,18 +57,25 @@ class FbaCustomerReturns(TabularFormat):
         if ctx.problems:
             return
         return_id = concat_ids(
-            rows["order_id"], rows["sku"], rows["lpn"],
+            rows["order_id"],
+            rows["sku"],
+            rows["lpn"],
             pc.strftime(rows["return_ts"], format="%Y-%m-%dT%H:%M:%S"),
         )
-        yield "returns", fact_table(
-            "returns", ctx, len(rows),
-            return_id=pc.binary_join_element_wise("fba", return_id, ":"),
-            order_id=rows["order_id"],
-            sku=rows["sku"],
-            return_ts=rows["return_ts"],
-            quantity=rows["quantity"],
-            reason=rows["reason"],
-            disposition=rows["disposition"],
+        yield (
+            "returns",
+            fact_table(
+                "returns",
+                ctx,
+                len(rows),
+                return_id=pc.binary_join_element_wise("fba", return_id, ":"),
+                order_id=rows["order_id"],
+                sku=rows["sku"],
+                return_ts=rows["return_ts"],
+                quantity=rows["quantity"],
+                reason=rows["reason"],
+                disposition=rows["disposition"],
+            ),
         )
 
 
@@ -97,15 +104,22 @@ class MerchantReturns(TabularFormat):
         rows.reject(pc.less_equal(rows["quantity"], 0), "quantity", "a quantity of 1 or more")
         if ctx.problems:
             return
-        yield "returns", fact_table(
-            "returns", ctx, len(rows),
-            return_id=pc.binary_join_element_wise("mfn", concat_ids(rows["rma"], rows["sku"]), ":"),
-            order_id=rows["order_id"],
-            sku=rows["sku"],
-            return_ts=rows["return_ts"],
-            quantity=rows["quantity"],
-            reason=rows["reason"],
-            disposition=pc.coalesce(rows["resolution"], rows["request_status"]),
+        yield (
+            "returns",
+            fact_table(
+                "returns",
+                ctx,
+                len(rows),
+                return_id=pc.binary_join_element_wise(
+                    "mfn", concat_ids(rows["rma"], rows["sku"]), ":"
+                ),
+                order_id=rows["order_id"],
+                sku=rows["sku"],
+                return_ts=rows["return_ts"],
+                quantity=rows["quantity"],
+                reason=rows["reason"],
+                disposition=pc.coalesce(rows["resolution"], rows["request_status"]),
+            ),
         )
 
 

@@ -76,19 +76,25 @@ class _Settlement(TabularFormat):
         if ctx.problems:
             return
         currency = ctx.state.get("currency", ctx.currency)
-        base = pa.table({
-            "settlement_id": rows["settlement_id"],
-            "transaction_type": pc.utf8_lower(rows["transaction_type"]),
-            "order_id": rows["order_id"],
-            "adjustment_id": rows["adjustment_id"],
-            "sku": rows["sku"],
-            "posted_ts": posted,
-            "line": rows.lines,
-        })
+        base = pa.table(
+            {
+                "settlement_id": rows["settlement_id"],
+                "transaction_type": pc.utf8_lower(rows["transaction_type"]),
+                "order_id": rows["order_id"],
+                "adjustment_id": rows["adjustment_id"],
+                "sku": rows["sku"],
+                "posted_ts": posted,
+                "line": rows.lines,
+            }
+        )
         moves = self.long_form(rows)
         table = pa.Table.from_arrays(
-            [*(base.column(c).take(moves.column("row")) for c in base.column_names),
-             moves.column("amount_type"), moves.column("description"), moves.column("amount")],
+            [
+                *(base.column(c).take(moves.column("row")) for c in base.column_names),
+                moves.column("amount_type"),
+                moves.column("description"),
+                moves.column("amount"),
+            ],
             names=[*base.column_names, "amount_type", "description", "amount"],
         )
         table = table.filter(pc.is_valid(table.column("amount")))
@@ -96,48 +102,71 @@ class _Settlement(TabularFormat):
         description = pc.utf8_lower(table.column("description"))
 
         is_refund = pc.and_(
-            pc.and_(pc.equal(table.column("transaction_type"), "refund"),
-                    pc.equal(amount_type, "itemprice")),
+            pc.and_(
+                pc.equal(table.column("transaction_type"), "refund"),
+                pc.equal(amount_type, "itemprice"),
+            ),
             pc.equal(description, "principal"),
         )
         refunds = table.filter(is_refund)
         if refunds.num_rows:
             refunds = refunds.append_column(
-                "refund_id", concat_ids(refunds.column("settlement_id"), refunds.column("order_id"),
-                                        refunds.column("adjustment_id"), refunds.column("sku")))
+                "refund_id",
+                concat_ids(
+                    refunds.column("settlement_id"),
+                    refunds.column("order_id"),
+                    refunds.column("adjustment_id"),
+                    refunds.column("sku"),
+                ),
+            )
             grouped = refunds.group_by("refund_id", use_threads=False).aggregate(
                 [("amount", "sum"), ("posted_ts", "min"), ("order_id", "first"), ("sku", "first")]
             )
-            yield "refunds", fact_table(
-                "refunds", ctx, grouped.num_rows,
-                refund_id=pc.binary_join_element_wise("stl", grouped.column("refund_id"), ":"),
-                order_id=grouped.column("order_id_first"),
-                sku=grouped.column("sku_first"),
-                refund_ts=grouped.column("posted_ts_min"),
-                amount=pc.negate(grouped.column("amount_sum")),
-                currency=currency,
+            yield (
+                "refunds",
+                fact_table(
+                    "refunds",
+                    ctx,
+                    grouped.num_rows,
+                    refund_id=pc.binary_join_element_wise("stl", grouped.column("refund_id"), ":"),
+                    order_id=grouped.column("order_id_first"),
+                    sku=grouped.column("sku_first"),
+                    refund_ts=grouped.column("posted_ts_min"),
+                    amount=pc.negate(grouped.column("amount_sum")),
+                    currency=currency,
+                ),
             )
 
         # other-transaction also carries reserves and transfers: only its "... Fee" lines count.
-        other_fee = pc.and_(pc.equal(amount_type, "other-transaction"),
-                            pc.match_substring(description, "fee"))
+        other_fee = pc.and_(
+            pc.equal(amount_type, "other-transaction"), pc.match_substring(description, "fee")
+        )
         is_fee = pc.and_(
             pc.or_(pc.is_in(amount_type, pa.array(FEE_AMOUNT_TYPES)), other_fee),
             pc.invert(pc.is_in(description, pa.array(NOT_FEES))),
         )
         fees = table.filter(pc.fill_null(is_fee, False))
         if fees.num_rows:
-            fee_id = concat_ids(fees.column("settlement_id"), fees.column("line"),
-                                fees.column("description"), sep=":")
-            yield "fees", fact_table(
-                "fees", ctx, fees.num_rows,
-                fee_id=pc.binary_join_element_wise("stl", fee_id, ":"),
-                posted_ts=fees.column("posted_ts"),
-                order_id=fees.column("order_id"),
-                sku=fees.column("sku"),
-                fee_type=pc.coalesce(fees.column("description"), fees.column("amount_type")),
-                amount=pc.negate(fees.column("amount")),
-                currency=currency,
+            fee_id = concat_ids(
+                fees.column("settlement_id"),
+                fees.column("line"),
+                fees.column("description"),
+                sep=":",
+            )
+            yield (
+                "fees",
+                fact_table(
+                    "fees",
+                    ctx,
+                    fees.num_rows,
+                    fee_id=pc.binary_join_element_wise("stl", fee_id, ":"),
+                    posted_ts=fees.column("posted_ts"),
+                    order_id=fees.column("order_id"),
+                    sku=fees.column("sku"),
+                    fee_type=pc.coalesce(fees.column("description"), fees.column("amount_type")),
+                    amount=pc.negate(fees.column("amount")),
+                    currency=currency,
+                ),
             )
 
 
@@ -154,12 +183,14 @@ class SettlementV2(_Settlement):
     )
 
     def long_form(self, rows: Rows) -> pa.Table:
-        return pa.table({
-            "row": pa.array(range(len(rows)), pa.int64()),
-            "amount_type": rows["amount_type"],
-            "description": rows["amount_description"],
-            "amount": rows["amount"],
-        })
+        return pa.table(
+            {
+                "row": pa.array(range(len(rows)), pa.int64()),
+                "amount_type": rows["amount_type"],
+                "description": rows["amount_description"],
+                "amount": rows["amount"],
+            }
+        )
 
 
 # Wide layout: (type column, amount column, amount type it stands for).
@@ -197,12 +228,14 @@ class SettlementFlat(_Settlement):
     def long_form(self, rows: Rows) -> pa.Table:
         index = pa.array(range(len(rows)), pa.int64())
         parts = [
-            pa.table({
-                "row": index,
-                "amount_type": pa.repeat(pa.scalar(amount_type), len(rows)),
-                "description": rows[type_key],
-                "amount": rows[amount_key],
-            })
+            pa.table(
+                {
+                    "row": index,
+                    "amount_type": pa.repeat(pa.scalar(amount_type), len(rows)),
+                    "description": rows[type_key],
+                    "amount": rows[amount_key],
+                }
+            )
             for type_key, amount_key, amount_type in _WIDE_PAIRS
         ]
         return pa.concat_tables(parts)

@@ -39,14 +39,26 @@ class CostOfGoods(TabularFormat):
 
     def facts(self, rows: Rows, ctx: ImportContext) -> Iterator[FactChunk]:
         currency = pc.fill_null(pc.utf8_upper(rows["currency"]), ctx.currency)
-        rows.reject(pc.invert(pc.match_substring_regex(currency, r"^[A-Z]{3}$")), "currency",
-                    "a 3-letter ISO 4217 currency code such as USD")
+        rows.reject(
+            pc.invert(pc.match_substring_regex(currency, r"^[A-Z]{3}$")),
+            "currency",
+            "a 3-letter ISO 4217 currency code such as USD",
+        )
         rows.reject(pc.less(rows["unit_cost"], 0), "unit_cost", "a cost of 0 or more")
         if ctx.problems:
             return
-        yield "cogs", fact_table("cogs", ctx, len(rows), sku=rows["sku"],
-                                 valid_from=rows["valid_from"], unit_cost=rows["unit_cost"],
-                                 currency=currency)
+        yield (
+            "cogs",
+            fact_table(
+                "cogs",
+                ctx,
+                len(rows),
+                sku=rows["sku"],
+                valid_from=rows["valid_from"],
+                unit_cost=rows["unit_cost"],
+                currency=currency,
+            ),
+        )
 
 
 FORMATS = (CostOfGoods(),)

@@ -60,11 +60,16 @@ class EcbRates(ReportFormat):
         for chunk in source.read_chunks(0, [names[0], *currencies]):
             table = chunk.table
             # "N/A" means no fixing that day: treat as empty, not as a bad number.
-            table = pa.table({
-                name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(table.column(name)), "N/A"),
-                                 pa.scalar(None, pa.string()), table.column(name))
-                for name in table.column_names
-            })
+            table = pa.table(
+                {
+                    name: pc.if_else(
+                        pc.equal(pc.utf8_trim_whitespace(table.column(name)), "N/A"),
+                        pa.scalar(None, pa.string()),
+                        table.column(name),
+                    )
+                    for name in table.column_names
+                }
+            )
             lines = pa.array(range(chunk.first_line, chunk.first_line + table.num_rows), pa.int64())
             rows = convert(table, lines, bindings, fields, ctx)
             if ctx.problems or not len(rows):
@@ -75,14 +80,23 @@ class EcbRates(ReportFormat):
                     continue
                 rate = usd_per_eur if code == "EUR" else pc.divide(usd_per_eur, rows[code])
                 present = pc.is_valid(rate)
-                yield "fx_rates", fact_table(
-                    "fx_rates", ctx, pc.sum(present).as_py() or 0,
-                    date=pc.filter(rows["date"], present),
-                    currency=code,
-                    rate_to_usd=pc.filter(rate, present),
+                yield (
+                    "fx_rates",
+                    fact_table(
+                        "fx_rates",
+                        ctx,
+                        pc.sum(present).as_py() or 0,
+                        date=pc.filter(rows["date"], present),
+                        currency=code,
+                        rate_to_usd=pc.filter(rate, present),
+                    ),
                 )
-            yield "fx_rates", fact_table("fx_rates", ctx, len(rows), date=rows["date"],
-                                         currency="USD", rate_to_usd=1.0)
+            yield (
+                "fx_rates",
+                fact_table(
+                    "fx_rates", ctx, len(rows), date=rows["date"], currency="USD", rate_to_usd=1.0
+                ),
+            )
 
 
 class PlainRates(TabularFormat):
@@ -99,14 +113,25 @@ class PlainRates(TabularFormat):
 
     def facts(self, rows: Rows, ctx: ImportContext) -> Iterator[FactChunk]:
         code = pc.utf8_upper(rows["currency"])
-        rows.reject(pc.invert(pc.match_substring_regex(code, r"^[A-Z]{3}$")), "currency",
-                    "a 3-letter ISO 4217 currency code such as EUR")
+        rows.reject(
+            pc.invert(pc.match_substring_regex(code, r"^[A-Z]{3}$")),
+            "currency",
+            "a 3-letter ISO 4217 currency code such as EUR",
+        )
         rows.reject(pc.less_equal(rows["rate"], 0.0), "rate", "a rate above 0")
         if ctx.problems:
             return
-        yield "fx_rates", fact_table("fx_rates", ctx, len(rows), date=rows["date"],
-                                     currency=code, rate_to_usd=rows["rate"])
+        yield (
+            "fx_rates",
+            fact_table(
+                "fx_rates",
+                ctx,
+                len(rows),
+                date=rows["date"],
+                currency=code,
+                rate_to_usd=rows["rate"],
+            ),
+        )
 
 
 FORMATS = (EcbRates(), PlainRates())
-
