@@ -445,7 +445,8 @@ def _milestone(
     deadline = launch + dt.timedelta(days=milestone.within_days_of_launch - 1)
     best = _best(ordered, target)
     evidence = [w for w in (best, ordered[-1] if ordered else None) if w is not None]
-    evidence = list(dict.fromkeys(evidence))
+    if len(evidence) == 2 and evidence[0].window == evidence[1].window:
+        evidence = evidence[:1]
     if as_of >= deadline:
         return result(
             Outcome.NOT_MET,

@@ -1,0 +1,226 @@
+"""``lianxing contract evaluate``: KPI windows from the warehouse, then the pure statement.
+
+Each KPI window is computed by the KPI engine with the catalog locked at signing, over the
+contract's stores together, on facts filtered by the clause's data policy: rows typed in by
+hand (``source = 'manual'``) and rows of flagged import batches are left out unless the
+contract says they count. The evidence of every clause lists, for the windows it shows,
+how many fact rows of each source were counted and how many were left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from lianxing.contracts.service import (
+    ContractError,
+    get_contract_row,
+    locked_catalog,
+    stored_contract,
+)
+from lianxing.db.models import Store
+from lianxing.domain.contract_evaluation import (
+    SeriesRequest,
+    Statement,
+    Window,
+    WindowValue,
+    evaluate,
+    plan,
+)
+from lianxing.domain.contracts import Contract
+from lianxing.domain.kpi import Scope
+from lianxing.domain.periods import local_midnight_utc, range_period
+from lianxing.metrics.compiler import StoreInfo
+from lianxing.metrics.engine import FxRateMissing, KpiEngine, KpiRequestError
+from lianxing.metrics.loader import Catalog
+from lianxing.workspace import Workspace
+
+# The fact tables (and the column that places a row in time) each measure reads; used to
+# show which data a KPI value came from. Measures are the closed vocabulary of domain.kpi.
+MEASURE_FACTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "item_sales": (("orders", "purchase_ts"), ("refunds", "refund_ts")),
+    "order_count": (("orders", "purchase_ts"),),
+    "pending_order_count": (("orders", "purchase_ts"),),
+    "all_order_count": (("orders", "purchase_ts"),),
+    "cancelled_order_count": (("orders", "purchase_ts"),),
+    "unit_count": (("orders", "purchase_ts"),),
+    "refund_amount": (("refunds", "refund_ts"),),
+    "returned_units": (("returns", "return_ts"),),
+    "due_order_count": (("orders", "promised_ship_by_ts"),),
+    "on_time_due_order_count": (("orders", "promised_ship_by_ts"),),
+    "shipped_order_count": (("orders", "shipped_ts"),),
+    "late_shipped_order_count": (("orders", "shipped_ts"),),
+    "ad_cost": (("ad_daily", "date"),),
+    "ad_attributed_sales": (("ad_daily", "date"),),
+    "session_count": (("traffic_daily", "date"),),
+    "fee_amount": (("fees", "posted_ts"),),
+    "cogs_amount": (("orders", "purchase_ts"),),
+    "sold_sku_count": (("orders", "purchase_ts"),),
+    "active_sku_count": (("listings", "snapshot_date"),),
+    "live_sku_count": (("listings", "snapshot_date"),),
+    "ahr_score": (("account_health", "snapshot_date"),),
+    "first_response_hours_median": (("cs_tickets", "opened_ts"),),
+}
+_DATE_COLUMNS = {"date", "snapshot_date"}
+MANUAL_SOURCE = "manual"
+
+
+def evaluate_contract(
+    ws: Workspace,
+    contract_id: int,
+    as_of: dt.date,
+    *,
+    flagged_batches: Collection[str] = (),
+) -> Statement:
+    """The statement of a signed contract as of ``as_of`` (the last complete day counted).
+
+    ``flagged_batches`` are import batches another check (integrity) distrusts; their rows
+    count only where the contract accepts flagged data.
+    """
+    with ws.session() as session:
+        row = get_contract_row(session, contract_id)
+        contract = stored_contract(row)
+        definitions = dict(row.definitions)
+        stores = [session.get(Store, sid) for sid in row.store_ids]
+        infos = [
+            StoreInfo(s.id, s.timezone, s.currency, s.launch_date, s.name)
+            for s in stores
+            if s is not None
+        ]
+    catalog = locked_catalog(definitions)
+    launch = _launch_date(contract, infos)
+    hashes = {clause: locked["hash"] for clause, locked in definitions["clauses"].items()}
+    calculator = _WindowCalculator(ws, contract, catalog, infos, frozenset(flagged_batches))
+    requests = plan(contract, launch, as_of)
+    values = {r.key: calculator.values(r) for r in requests}
+    first = evaluate(contract, launch=launch, as_of=as_of, values=values, definitions=hashes)
+    # Show which data the evidence came from (only for the windows the statement shows).
+    shown: dict[str, set[Window]] = {}
+    for clause in first.clauses:
+        shown.setdefault(f"{clause.kind}:{clause.id}", set()).update(
+            w.window for w in clause.evidence
+        )
+    for request in requests:
+        wanted = shown.get(request.key, set())
+        if request.key.startswith("fee:"):
+            wanted = {w.window for w in values[request.key]}
+        values[request.key] = [
+            calculator.with_sources(request, v) if v.window in wanted else v
+            for v in values[request.key]
+        ]
+    return evaluate(contract, launch=launch, as_of=as_of, values=values, definitions=hashes)
+
+
+def _launch_date(contract: Contract, stores: Sequence[StoreInfo]) -> dt.date | None:
+    """The stores' own launch date (the earliest of them) wins over the planned one."""
+    dates = [s.launch_date for s in stores if s.launch_date is not None]
+    return min(dates) if dates else contract.term.launch_date
+
+
+class _WindowCalculator:
+    def __init__(
+        self,
+        ws: Workspace,
+        contract: Contract,
+        catalog: Catalog,
+        stores: Sequence[StoreInfo],
+        flagged: frozenset[str],
+    ) -> None:
+        self.ws, self.contract, self.catalog = ws, contract, catalog
+        self.stores = list(stores)
+        self.flagged = flagged
+        ids = tuple(s.store_id for s in stores)
+        self.scope = (
+            Scope.store(ids[0]) if len(ids) == 1 else Scope(f"contract:{contract.number}", ids, "")
+        )
+
+    def _keep(self, table: ir.Table, request: SeriesRequest) -> ir.BooleanValue:
+        keep = ibis.literal(True)
+        if not request.accept_manual:
+            keep = keep & (table.source != MANUAL_SOURCE)
+        if self.flagged and not request.accept_flagged:
+            keep = keep & ~table.batch_id.isin(sorted(self.flagged))
+        return keep
+
+    def _table_source(self, request: SeriesRequest) -> Callable[[str], ir.Table]:
+        def table(name: str) -> ir.Table:
+            facts = self.ws.warehouse.table(name)
+            if name == "fx_rates":
+                return facts
+            return facts.filter(self._keep(facts, request))
+
+        return table
+
+    def values(self, request: SeriesRequest) -> list[WindowValue]:
+        if not request.windows or not self.stores:
+            return []
+        clause = self.contract.clause(request.clause)
+        options: dict[str, Any] = dict(clause.options)
+        if request.currency is not None:
+            options["currency"] = request.currency
+        periods = [range_period(w.start, w.last_day) for w in request.windows]
+        engine = KpiEngine(
+            self.ws.warehouse.ibis, self._table_source(request), self.catalog, self.stores
+        )
+        try:
+            matrix = engine.compute(
+                periods=periods,
+                scopes=[self.scope],
+                kpis=[clause.kpi],
+                options=options,
+                compare=False,
+            )
+        except (FxRateMissing, KpiRequestError) as exc:
+            raise ContractError(f"KPI clause {clause.id!r}: {exc}") from exc
+        found = []
+        for window, period in zip(request.windows, periods, strict=True):
+            cell = matrix.cell(clause.kpi, period.label, self.scope.key).value
+            found.append(WindowValue(window, cell.value, cell.reason))
+        return found
+
+    def with_sources(self, request: SeriesRequest, value: WindowValue) -> WindowValue:
+        """``value`` with the fact rows behind it counted by source, kept and left out."""
+        clause = self.contract.clause(request.clause)
+        counted: dict[str, int] = {}
+        excluded: dict[str, int] = {}
+        tables: dict[str, str] = {}
+        for measure in sorted(self.catalog.measures_of(clause.kpi)):
+            for table, column in MEASURE_FACTS.get(measure, ()):
+                tables.setdefault(table, column)
+        for table_name, column in sorted(tables.items()):
+            for store in self.stores:
+                facts = self.ws.warehouse.table(table_name)
+                facts = facts.filter(
+                    (facts.store_id == store.store_id)
+                    & _in_window(facts, column, value.window, store)
+                )
+                grouped = (
+                    facts.group_by("source")
+                    .aggregate(
+                        kept=self._keep(facts, request).ifelse(1, 0).sum(),
+                        rows=facts.count(),
+                    )
+                    .order_by("source")
+                )
+                result = self.ws.warehouse.ibis.to_pyarrow(grouped).to_pylist()
+                for entry in result:
+                    source = f"{table_name}:{entry['source']}"
+                    kept, rows = int(entry["kept"] or 0), int(entry["rows"])
+                    if kept:
+                        counted[source] = counted.get(source, 0) + kept
+                    if rows - kept:
+                        excluded[source] = excluded.get(source, 0) + rows - kept
+        return dataclasses.replace(value, sources=counted, excluded=excluded)
+
+
+def _in_window(facts: ir.Table, column: str, window: Window, store: StoreInfo) -> ir.BooleanValue:
+    if column in _DATE_COLUMNS:
+        return (facts[column] >= window.start) & (facts[column] < window.end)
+    start = local_midnight_utc(window.start, store.timezone)
+    end = local_midnight_utc(window.end, store.timezone)
+    return (facts[column] >= start) & (facts[column] < end)
