@@ -1,0 +1,16 @@
+"""The REST API, ``/api/v1``: one router per resource, thin over the services."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lianxing.web.api import accounts, imports, kpis, platforms, stores, targets
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (accounts, stores, platforms, kpis, imports, targets):
+        router.include_router(module.router)
+    return router

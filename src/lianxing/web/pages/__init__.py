@@ -1,0 +1,14 @@
+"""Server-rendered pages (Jinja2 + htmx)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lianxing.web.pages import imports, login, portfolio, settings, store
+
+
+def pages_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    for module in (login, portfolio, store, imports, settings):
+        router.include_router(module.router)
+    return router
