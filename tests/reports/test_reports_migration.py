@@ -1,0 +1,41 @@
+"""Migration 0008 creates exactly the ``ReportSnapshot`` model's table, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from lianxing.db import migrate
+from lianxing.db.models_reports import ReportSnapshot
+from lianxing.db.session import normalise_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+def _has_table(url: str) -> list[str] | None:
+    engine = create_engine(normalise_url(url))
+    try:
+        inspector = inspect(engine)
+        if not inspector.has_table("report_snapshots"):
+            return None
+        return [c["name"] for c in inspector.get_columns("report_snapshots")]
+    finally:
+        engine.dispose()
+
+
+def test_reports_migration_matches_the_model_and_downgrades(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    assert _has_table(database_url) == [c.name for c in ReportSnapshot.__table__.columns]
+    migrate.check(database_url)  # no drift between 0008 and the model
+    migrate.downgrade(database_url, "0008-1")  # only this branch goes back to 0001
+    assert _has_table(database_url) is None
+    migrate.upgrade(database_url)
+    migrate.check(database_url)
