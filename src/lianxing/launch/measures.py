@@ -85,18 +85,21 @@ def _first_order(
     warehouse: Warehouse, store_id: int, start: dt.datetime, end: dt.datetime, tz: str
 ) -> Observation:
     orders = warehouse.table("orders")
-    first = orders.filter(
+    in_window = orders.filter(
         (orders.store_id == store_id)
         & (orders.status != "cancelled")
         & (orders.purchase_ts >= start)
         & (orders.purchase_ts < end)
-    ).aggregate(first=orders.purchase_ts.min(), n=orders.order_id.nunique())
-    row = warehouse.ibis.to_pyarrow(first).to_pylist()[0]
-    if row["first"] is None:
+    )
+    # ORDER BY + LIMIT rather than MIN(): an empty MIN is NULL in a non-nullable column.
+    first = in_window.order_by("purchase_ts").limit(1).select("purchase_ts")
+    rows = warehouse.ibis.to_pyarrow(first).to_pylist()
+    if not rows:
         return Observation(Decimal(0), None)
-    first_ts: dt.datetime = row["first"]
+    count = warehouse.ibis.to_pyarrow(in_window.aggregate(n=in_window.order_id.nunique()))
+    first_ts: dt.datetime = rows[0]["purchase_ts"]
     local_date = first_ts.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz)).date()
-    return Observation(Decimal(int(row["n"])), local_date)
+    return Observation(Decimal(int(count.to_pylist()[0]["n"])), local_date)
 
 
 def _gmv(
