@@ -69,7 +69,8 @@ RULES: dict[RuleId, Rule] = {
             "广告数据矛盾",
             "Inconsistent ad data",
             "clicks without matching impressions (CTR >= 3x the campaign's usual, or clicks > "
-            "impressions), or ad-attributed sales above the store's total sales of the day",
+            "impressions), or a day's ad-attributed sales above the store's total sales of "
+            "that day and its attribution window",
         ),
         Rule(
             RuleId.PRICE_BELOW_USUAL,
@@ -81,7 +82,7 @@ RULES: dict[RuleId, Rule] = {
             RuleId.NEW_STORE_SKU_CLUSTER,
             "新店首日订单集中于单一SKU",
             "New store's first orders clustered on one SKU",
-            "in a store's first 14 days, one SKU has >= 50 % of the orders (at least 10) "
+            "in a store's first 14 days, one SKU has >= 40 % of the orders (at least 10) "
             "and at least twice its share of sessions",
         ),
         Rule(
@@ -118,7 +119,9 @@ class Thresholds:
     # ads
     ctr_min_clicks: int = 20
     ctr_min_ratio: float = 3.0
-    ad_sales_over_gmv: float = 1.0  # attributed sales above this multiple of the day's GMV
+    # attributed sales of a day above this multiple of the GMV that could be attributed to
+    # it: the store's sales of that day and the attribution window after it
+    ad_sales_over_gmv: float = 1.0
     ad_sales_min_excess: float = 50.0  # ... and above it by at least this much (row currency)
     # prices
     price_max_ratio: float = 0.5
@@ -126,7 +129,7 @@ class Thresholds:
     # new stores
     new_store_days: int = 14
     new_store_min_orders: int = 10
-    new_store_min_share: float = 0.5
+    new_store_min_share: float = 0.4
     new_store_min_share_over_sessions: float = 2.0
     # sources
     commission_max_deviation: float = 0.10  # relative difference of the charged base
@@ -553,16 +556,19 @@ def ad_sales_finding(
     store_id: int,
     day_start: datetime,
     attributed_sales: float,
-    gmv: float,
+    attributable_gmv: float,
+    attribution_days: int,
     currency: str,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Finding | None:
-    """Ad-attributed sales of a day above the store's total sales of that day."""
-    limit = gmv * thresholds.ad_sales_over_gmv
+    """A day's ad-attributed sales above every sale that could be attributed to it: the
+    store's GMV from that day through the end of the attribution window (an ad click on
+    day d is credited with orders up to ``attribution_days`` days later)."""
+    limit = attributable_gmv * thresholds.ad_sales_over_gmv
     excess = attributed_sales - limit
     if excess <= 0 or excess < thresholds.ad_sales_min_excess:
         return None
-    ratio = attributed_sales / gmv if gmv > 0 else None
+    ratio = attributed_sales / attributable_gmv if attributable_gmv > 0 else None
     return Finding(
         RuleId.AD_INCONSISTENCY,
         store_id,
@@ -570,12 +576,18 @@ def ad_sales_finding(
         day_start,
         day_start + timedelta(days=1),
         1.0 if ratio is None else excess_score(ratio, thresholds.ad_sales_over_gmv),
-        f"广告归因销售额 {attributed_sales:,.2f} {currency} 高于当日店铺总销售额 "
-        f"{gmv:,.2f} {currency}",
-        f"ad-attributed sales {attributed_sales:,.2f} {currency} exceed the store's total "
-        f"sales of the day, {gmv:,.2f} {currency}",
+        f"当日广告归因销售额 {attributed_sales:,.2f} {currency} 高于店铺当日起 "
+        f"{attribution_days} 天（归因窗口）的全部销售额 {attributable_gmv:,.2f} {currency}",
+        f"ad-attributed sales of the day, {attributed_sales:,.2f} {currency}, exceed all the "
+        f"store's sales from that day through its {attribution_days}-day attribution window, "
+        f"{attributable_gmv:,.2f} {currency}",
         (),
-        {"attributed_sales": attributed_sales, "gmv": gmv, "currency": currency},
+        {
+            "attributed_sales": attributed_sales,
+            "attributable_gmv": attributable_gmv,
+            "attribution_days": attribution_days,
+            "currency": currency,
+        },
     )
 
 

@@ -102,17 +102,19 @@ class Facts:
             )
         return ts + offset.as_interval("m")
 
-    def orders(self, since: dt.date | None = None) -> ir.Table:
-        """Orders purchased from ``since`` (default: the period start) to the period end."""
+    def orders(self, since: dt.date | None = None, until: dt.datetime | None = None) -> ir.Table:
+        """Orders purchased from ``since`` (default: the period start) to ``until`` (UTC,
+        default: the period end)."""
         first = self.scope.day_start_utc(since) if since else self.scope.start_utc
+        last = until or self.scope.end_utc
         orders = self.table("orders")
-        return orders.filter(
-            (orders.purchase_ts >= first) & (orders.purchase_ts < self.scope.end_utc)
-        )
+        return orders.filter((orders.purchase_ts >= first) & (orders.purchase_ts < last))
 
-    def sold_lines(self, since: dt.date | None = None) -> ir.Table:
+    def sold_lines(
+        self, since: dt.date | None = None, until: dt.datetime | None = None
+    ) -> ir.Table:
         """Lines of non-cancelled orders with the order's purchase time and local day."""
-        orders = self.orders(since)
+        orders = self.orders(since, until)
         orders = orders.filter(orders.status != CANCELLED).select(
             "order_id", "purchase_ts", order_currency="currency"
         )
@@ -385,20 +387,30 @@ def ad_inconsistency(facts: Facts, thresholds: Thresholds = DEFAULT_THRESHOLDS) 
 
     in_period = ads.filter(ads.date >= scope.first_day)
     ad_sales = in_period.group_by(day="date", currency="currency").aggregate(
-        ad_sales=in_period.attributed_sales.sum().cast("float64")
+        ad_sales=in_period.attributed_sales.sum().cast("float64"),
+        window=in_period.attribution_days.max(),
     )
-    lines = facts.sold_lines()
+    ad_rows = rows(ad_sales)
+    if not ad_rows:
+        return findings
+    longest = max(int(r["window"] or 1) for r in ad_rows)
+    # daily GMV from the period start through the longest attribution window after it
+    end_utc = scope.day_start_utc(scope.end_day + dt.timedelta(days=longest))
+    lines = facts.sold_lines(scope.first_day, end_utc)
     gmv = lines.group_by("day", "currency").aggregate(gmv=lines.item_price.sum().cast("float64"))
-    compared = ad_sales.left_join(gmv, ["day", "currency"]).select(
-        "day", "currency", "ad_sales", gmv=ibis.coalesce(gmv.gmv, 0.0)
-    )
-    compared = compared.filter(compared.ad_sales > compared.gmv * thresholds.ad_sales_over_gmv)
-    for row in rows(compared):
+    daily_gmv = {(r["day"], r["currency"]): float(r["gmv"] or 0.0) for r in rows(gmv)}
+    for row in ad_rows:
+        window = max(1, int(row["window"] or 1))
+        attributable = sum(
+            daily_gmv.get((row["day"] + dt.timedelta(days=i), row["currency"]), 0.0)
+            for i in range(window)
+        )
         finding = ad_sales_finding(
             scope.store_id,
             scope.day_start_utc(row["day"]),
             float(row["ad_sales"]),
-            float(row["gmv"]),
+            attributable,
+            window,
             row["currency"],
             thresholds,
         )
