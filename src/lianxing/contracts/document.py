@@ -17,6 +17,16 @@ import yaml
 from lianxing.domain.contracts import Contract, ContractInputError, Problem, parse_contract
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad date is a reported problem, not a crash."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class DocumentError(ValueError):
     """One line per problem, each naming the file, the line and the path."""
 
@@ -59,8 +69,8 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError([f"{name}:1: cannot read: {exc}"]) from None
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source)
+        node = yaml.compose(source, Loader=_TextDatesLoader)
+        data = yaml.load(source, Loader=_TextDatesLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise DocumentError([f"{name}:{line}: not valid YAML: {exc.problem}"]) from None

@@ -128,7 +128,7 @@ def _kpi_findings(contract: Contract, catalog: Mapping[str, KpiFacts]) -> Iterat
                         "kpi.option_invalid",
                         Severity.MEDIUM,
                         f"选项“{name}”不影响 {clause.kpi}，可选项：{allowed}",
-                        f"option {name!r} does not apply to {clause.kpi}; its options are {allowed}",
+                        f"option {name!r} does not apply to {clause.kpi}; options: {allowed}",
                         f"{path}.options.{name}",
                     )
             for name in MATERIAL_OPTIONS:
@@ -274,7 +274,7 @@ def _fees(contract: Contract) -> Iterator[Finding]:
                 "fees.open_ended",
                 Severity.HIGH,
                 f"条款提到{zh}，但费用清单中没有定价",
-                f"the clauses mention an {en} that the fee list does not price",
+                f"the clauses mention a fee ({en}) that the fee list does not price",
                 "clauses_text",
             )
 

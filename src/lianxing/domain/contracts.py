@@ -638,6 +638,9 @@ def _milestones(r: _Reader, value: object, kpis: Sequence[KpiClause]) -> list[Mi
         milestone_id = r.identifier(body.get("id"), f"{path}.id")
         kpi = r.identifier(body.get("kpi"), f"{path}.kpi")
         clause = next((k for k in kpis if k.id == kpi), None)
+        if kpi and clause is None:
+            known = ", ".join(k.id for k in kpis) or "(none)"
+            r.problem(f"{path}.kpi", f"{kpi!r} is not a KPI clause id; expected one of {known}")
         target = r.target(body["target"], f"{path}.target") if "target" in body else None
         if target is None and "target" not in body:
             if clause is not None and clause.target is None:
