@@ -1,11 +1,11 @@
-"""``lianxing contract check|add|list|evaluate`` and ``lianxing ticket open|reply|resolve|list|show``."""
+"""Command groups `lianxing contract ...` (check, add, list, evaluate) and `lianxing ticket ...`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -60,7 +60,7 @@ def _print_findings(findings: list[Finding], lines: list[int], file: str) -> Non
 
 @contract_app.command("check")
 def contract_check(
-    file: Path = typer.Argument(..., help="contract YAML (see docs/contracts.md)"),
+    file: Annotated[Path, typer.Argument(help="contract YAML (see docs/contracts.md)")],
     as_json: bool = typer.Option(False, "--json", help="print the findings as JSON"),
 ) -> None:
     """Risk audit before signing. 签约前风险检查 (exit 1 if a high-severity finding exists)"""
@@ -85,7 +85,7 @@ def contract_check(
 
 @contract_app.command("add")
 def contract_add(
-    file: Path = typer.Argument(..., help="contract YAML naming workspace store ids"),
+    file: Annotated[Path, typer.Argument(help="contract YAML naming workspace store ids")],
     signed_by: str = typer.Option("cli", "--by", help="who signs / 签署人"),
     as_json: bool = typer.Option(False, "--json", help="print the stored contract as JSON"),
 ) -> None:
@@ -161,16 +161,17 @@ def contract_evaluate(
     as_of: str | None = typer.Option(
         None, "--as-of", help="YYYY-MM-DD, the last complete day counted (default: yesterday)"
     ),
-    flagged_batch: list[str] = typer.Option(
-        [], "--flagged-batch", help="import batch whose data must not count (repeatable)"
-    ),
+    flagged_batch: Annotated[
+        list[str] | None,
+        typer.Option("--flagged-batch", help="import batch whose data must not count (repeatable)"),
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help="print the statement as JSON"),
 ) -> None:
     """Milestones, exit clauses and the settlement statement. 里程碑、退出条款与结算"""
     day = parse_date(as_of, "--as-of") or (dt.date.today() - dt.timedelta(days=1))
     ws = workspace()
     try:
-        statement = evaluate_contract(ws, contract, day, flagged_batches=flagged_batch)
+        statement = evaluate_contract(ws, contract, day, flagged_batches=flagged_batch or ())
     except ContractError as exc:
         fail(str(exc))
     finally:
