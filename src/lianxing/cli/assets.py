@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lianxing.cli.app import app
@@ -111,4 +112,4 @@ def assets_check(
     if not findings:
         console.print("[green]未发现风险 / no findings[/]")
     for f in findings:
-        console.print(f"[{f.severity.value}] {f.code}: {f.message}")
+        console.print(escape(f"[{f.severity.value}] {f.code}: {f.message}"))
