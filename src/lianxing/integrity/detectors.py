@@ -217,7 +217,7 @@ def quick_full_refunds(facts: Facts, thresholds: Thresholds = DEFAULT_THRESHOLDS
         & (seconds >= 0)
         & (seconds <= thresholds.refund_within_hours * 3600)
     )
-    flagged = joined.mutate(quick=quick_full.cast("int64"))
+    flagged = joined.mutate(quick=ibis.ifelse(quick_full, 1, 0))
     per_sku = flagged.group_by("sku").aggregate(
         delivered=flagged.count(), quick=flagged.quick.sum()
     )
@@ -314,11 +314,9 @@ def unexplained_conversion(
             "lines", "sessions"
         )
     )[0]
-    store_rate = (
-        float(store_totals["lines"]) / float(store_totals["sessions"])
-        if store_totals["sessions"]
-        else 0.0
-    )
+    if not store_totals["sessions"]:
+        return []  # no traffic facts at all: conversion cannot be judged
+    store_rate = float(store_totals["lines"]) / float(store_totals["sessions"])
     findings = []
     for row in candidate_rows:
         if row["other_sessions"] and row["other_sessions"] > 0:
