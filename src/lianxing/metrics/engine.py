@@ -242,7 +242,7 @@ class KpiEngine:
                 membership[position[sid], g] = 1.0
 
         effective = {k: self.catalog.definitions[k].effective_options(options) for k in selected}
-        evaluator = _Evaluator(self, stores, scopes, instances, membership)
+        evaluator = _Evaluator(self, selected, stores, scopes, instances, membership)
         grids: dict[str, dict[str, KpiGrid]] = {role: {} for role in ROLES}
         for kpi_id in selected:
             values, codes, parts = evaluator.kpi(kpi_id, effective[kpi_id])
@@ -282,7 +282,12 @@ class KpiEngine:
 
     # -- cubes -------------------------------------------------------------------------
     def cube_state(
-        self, mode: str, instances: _Instances, stores: Sequence[StoreInfo], with_cubes: bool
+        self,
+        mode: str,
+        instances: _Instances,
+        stores: Sequence[StoreInfo],
+        with_cubes: bool,
+        sources: set[str] | None = None,
     ) -> _CubeState:
         state = self._cubes.get(mode)
         defined_starts = instances.starts[instances.starts >= 0]
@@ -301,8 +306,9 @@ class KpiEngine:
         ):
             state = _CubeState(Window(first, end), list(stores), {}, {})
             self._cubes[mode] = state
-        if with_cubes and not state.frames:
-            state.frames = self._query_cubes(self._queries(state, mode), set(_SOURCE_COVERAGE))
+        missing = (sources or set(_SOURCE_COVERAGE)) - set(state.frames) if with_cubes else set()
+        if missing:
+            state.frames.update(self._query_cubes(self._queries(state, mode), missing))
         return state
 
     def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
@@ -496,6 +502,7 @@ class _Evaluator:
     def __init__(
         self,
         engine: KpiEngine,
+        kpis: Sequence[str],
         stores: list[StoreInfo],
         scopes: Sequence[Scope],
         instances: _Instances,
@@ -508,6 +515,13 @@ class _Evaluator:
         self._bases: dict[tuple[str, str], dict[str, Array]] = {}
         self._pending_counts: Array | None = None
         self.shape = (len(instances.labels), len(scopes))
+        # Only the cubes the requested KPIs need (they are fetched together, once).
+        self.sources = {
+            source
+            for kpi_id in kpis
+            for name in engine.catalog.measures_of(kpi_id) | {"pending_order_count"}
+            for source in _MEASURE_SOURCES.get(name, ())
+        }
 
     # -- KPIs --------------------------------------------------------------------------
     def kpi(self, kpi_id: str, options: Mapping[str, OptionValue]) -> _Result:
@@ -608,7 +622,9 @@ class _Evaluator:
         """Every cube column summed per (instance, store), money in ``currency``."""
         key = (mode, currency)
         if key not in self._bases:
-            state = self.engine.cube_state(mode, self.instances, self.stores, with_cubes=True)
+            state = self.engine.cube_state(
+                mode, self.instances, self.stores, with_cubes=True, sources=self.sources
+            )
             rates = _FxTable(self.engine, state.frames, currency)
             base: dict[str, Array] = {}
             for source, frame in sorted(state.frames.items()):
@@ -663,9 +679,10 @@ class _Evaluator:
         def status(column: str) -> Array:
             return base[f"{column}_nc"] + (base[f"{column}_c"] if with_cancelled else 0.0)
 
-        refunds = base[
-            "refund_od" if options.get("refund_attribution") == "order_date" else "refund_rd"
-        ]
+        def refunds() -> Array:
+            by_order = options.get("refund_attribution") == "order_date"
+            return base["refund_od" if by_order else "refund_rd"]
+
         parts: dict[str, Array] = {}
         match name:
             case "item_sales":
@@ -677,8 +694,8 @@ class _Evaluator:
                     if options.get("include_shipping"):
                         value = value - status("shipping_tax")
                 if options.get("refunds") == "net":
-                    parts["gross"], parts["refunds"] = value, refunds
-                    value = value - refunds
+                    parts["gross"], parts["refunds"] = value, refunds()
+                    value = value - parts["refunds"]
             case "order_count" | "pending_order_count" | "unit_count" | "cogs_amount":
                 value = status(
                     {
@@ -691,7 +708,7 @@ class _Evaluator:
             case "all_order_count":
                 value = base["orders_nc"] + base["orders_c"]
             case "refund_amount":
-                value = refunds
+                value = refunds()
             case "returned_units":
                 value = base[
                     "return_od"
