@@ -487,11 +487,15 @@ def revoke_grant(session: Session, grant_id: int, *, reason: str | None, actor: 
     return grant
 
 
-def visible_grants(session: Session, principal: Principal) -> list[AccessGrant]:
-    """Grants on the caller's sellers' stores, and grants given to the caller's agencies."""
+def visible_grants(
+    session: Session, principal: Principal, at: datetime | None = None
+) -> list[AccessGrant]:
+    """Every grant on the caller's sellers' stores; of the grants given to the caller's
+    agencies only those valid now (an agency whose grant ended learns nothing more)."""
+    at = at or utcnow()
     agency_ids = [m.org_id for m in principal.memberships if m.org_kind is OrgKind.AGENCY]
     query = (
-        select(AccessGrant)
+        select(AccessGrant, Store.org_id)
         .join(Store, Store.id == AccessGrant.store_id)
         .where(
             or_(
@@ -501,7 +505,12 @@ def visible_grants(session: Session, principal: Principal) -> list[AccessGrant]:
         )
         .order_by(AccessGrant.id)
     )
-    return list(session.scalars(query))
+    sellers = set(principal.seller_org_ids)
+    return [
+        grant
+        for grant, store_org in session.execute(query).tuples()
+        if store_org in sellers or grant.is_valid(at)
+    ]
 
 
 def revoke_grant_as(

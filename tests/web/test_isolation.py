@@ -1,0 +1,192 @@
+"""Tenant isolation: for every endpoint, outsiders get 403/404 and learn nothing.
+
+Outsiders of seller A's stores: seller B's owner, an agency without a grant on the store,
+an agency whose grant expired, an agency whose grant was revoked. Every API route must be
+listed in ``STORE_REQUESTS`` or ``LIST_REQUESTS`` below; a new route fails the coverage test
+until someone decides how to check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from httpx import Response
+from web_helpers import PERIOD, World, api_client, login
+
+from lianxing.web.app import create_app
+
+# (user, store attribute, why they are outside)
+OUTSIDERS = [
+    ("owner_b", "store_a1", "another seller"),
+    ("owner_b", "store_a2", "another seller"),
+    ("agency_ops", "store_a2", "agency without a grant on this store"),
+    ("agency2_ops", "store_a1", "agency whose grant expired"),
+    ("agency2_ops", "store_a2", "agency whose grant was revoked"),
+]
+SECRETS = ("A1 Home", "A2 Garden", "150.5")
+STORE_SECRETS = {"store_a1": ("A1 Home", "150.5"), "store_a2": ("A2 Garden",)}
+
+Call = Callable[[TestClient, int], Response]
+
+
+def _upload(client: TestClient, store: int) -> Response:
+    content = b"amazon-order-id\tpurchase-date\n1\t2026-09-01\n"
+    return client.post(f"/api/v1/stores/{store}/imports", files={"file": ("x.txt", content)})
+
+
+STORE_REQUESTS: dict[tuple[str, str], Call] = {
+    ("GET", "/api/v1/stores/{store_id}"): lambda c, s: c.get(f"/api/v1/stores/{s}"),
+    ("GET", "/api/v1/stores/{store_id}/kpis"): lambda c, s: c.get(
+        f"/api/v1/stores/{s}/kpis?period={PERIOD}"
+    ),
+    ("GET", "/api/v1/stores/{store_id}/imports"): lambda c, s: c.get(f"/api/v1/stores/{s}/imports"),
+    ("POST", "/api/v1/stores/{store_id}/imports"): _upload,
+    ("GET", "/api/v1/stores/{store_id}/targets"): lambda c, s: c.get(f"/api/v1/stores/{s}/targets"),
+    ("POST", "/api/v1/targets"): lambda c, s: c.post(
+        "/api/v1/targets", json={"kpi": "gmv", "store_id": s, "period": "month", "value": 1}
+    ),
+    ("POST", "/api/v1/grants"): lambda c, s: c.post(
+        "/api/v1/grants", json={"agency_org_id": 3, "store_id": s, "scope": "manage"}
+    ),
+}
+
+
+def _imports_of(world: World) -> Call:
+    def call(client: TestClient, store: int) -> Response:
+        with world.ws.session() as s:
+            from sqlalchemy import select
+
+            from lianxing.db.models import ImportBatch
+
+            batch = s.scalar(select(ImportBatch.id).where(ImportBatch.store_id == store))
+        return client.get(f"/api/v1/imports/{batch or 'none'}")
+
+    return call
+
+
+# Routes whose answer is a list: outsiders get 200 without the store in it (or 404 for ids).
+LIST_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Response]] = {
+    ("GET", "/api/v1/stores"): lambda c, w: c.get("/api/v1/stores"),
+    ("GET", "/api/v1/kpis"): lambda c, w: c.get(f"/api/v1/kpis?period={PERIOD}"),
+    ("GET", "/api/v1/grants"): lambda c, w: c.get("/api/v1/grants"),
+    ("GET", "/api/v1/users"): lambda c, w: c.get("/api/v1/users"),
+    ("GET", "/api/v1/me"): lambda c, w: c.get("/api/v1/me"),
+    ("GET", "/api/v1/tokens"): lambda c, w: c.get("/api/v1/tokens"),
+    ("GET", "/api/v1/organisations"): lambda c, w: c.get("/api/v1/organisations"),
+    ("GET", "/api/v1/platforms"): lambda c, w: c.get("/api/v1/platforms"),
+    ("GET", "/api/v1/import-formats"): lambda c, w: c.get("/api/v1/import-formats"),
+    ("GET", "/api/v1/kpi-definitions"): lambda c, w: c.get("/api/v1/kpi-definitions"),
+    ("POST", "/api/v1/users"): lambda c, w: c.post(
+        "/api/v1/users",
+        json={
+            "email": "intruder@x.test",
+            "password": "long enough pw",
+            "org_id": 1,
+            "role": "owner",
+        },
+    ),
+    ("POST", "/api/v1/grants/{grant_id}/revoke"): lambda c, w: c.post(
+        f"/api/v1/grants/{w.grant_ids['valid']}/revoke", json={}
+    ),
+    ("DELETE", "/api/v1/targets/{target_id}"): lambda c, w: c.delete("/api/v1/targets/1"),
+    ("POST", "/api/v1/tokens"): lambda c, w: c.post("/api/v1/tokens", json={"name": "mine"}),
+    ("DELETE", "/api/v1/tokens/{token_id}"): lambda c, w: c.delete("/api/v1/tokens/1"),
+    ("GET", "/api/v1/imports/{batch_id}"): lambda c, w: _imports_of(w)(c, w.store_a1),
+}
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    app = create_app.__wrapped__ if hasattr(create_app, "__wrapped__") else None
+    del app
+    from lianxing.web.api import api_router
+
+    found = set()
+    for route in api_router().routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                found.add((method, route.path))
+    return found
+
+
+def test_every_api_route_is_covered_by_the_isolation_suite() -> None:
+    assert _api_routes() == set(STORE_REQUESTS) | set(LIST_REQUESTS)
+
+
+def _leaks(response: Response, secrets: tuple[str, ...] = SECRETS) -> list[str]:
+    return [s for s in secrets if s in response.text]
+
+
+def test_outsiders_get_403_or_404_on_every_store_endpoint(world: World) -> None:
+    failures = []
+    for user, store_attr, why in OUTSIDERS:
+        client = api_client(world, user)
+        store = getattr(world, store_attr)
+        for (method, path), call in STORE_REQUESTS.items():
+            response = call(client, store)
+            if response.status_code not in (403, 404) or _leaks(
+                response, STORE_SECRETS[store_attr]
+            ):
+                failures.append(
+                    f"{user} on {store_attr} ({why}): {method} {path}: "
+                    f"{response.status_code} {response.text[:200]}"
+                )
+        # A store that does not exist answers exactly like one the caller may not see.
+        missing = client.get("/api/v1/stores/999999")
+        hidden = client.get(f"/api/v1/stores/{store}")
+        assert missing.status_code == hidden.status_code == 404
+        assert missing.json()["detail"].replace("999999", "N") == hidden.json()["detail"].replace(
+            str(store), "N"
+        )
+    assert failures == []
+
+
+def test_lists_and_other_endpoints_never_show_seller_a(world: World) -> None:
+    failures = []
+    for user, (method, path), call in [
+        (u, key, c) for u in ("owner_b", "agency2_ops") for key, c in LIST_REQUESTS.items()
+    ]:
+        client = api_client(world, user)
+        response = call(client, world)
+        if response.status_code >= 500 or _leaks(response):
+            failures.append(f"{user} {method} {path}: {response.status_code} {response.text[:200]}")
+        if method in ("POST", "DELETE") and path != "/api/v1/tokens" and response.status_code < 400:
+            failures.append(f"{method} {path}: outsider's write succeeded ({response.status_code})")
+    assert failures == []
+    # The revoke above must not have touched seller A's grant.
+    assert (
+        api_client(world, "agency_ops").get(f"/api/v1/stores/{world.store_a1}").status_code == 200
+    )
+
+
+def test_the_agency_sees_its_granted_store_and_nothing_else(world: World) -> None:
+    client = api_client(world, "agency_ops")
+    assert client.get(f"/api/v1/stores/{world.store_a1}/kpis?period={PERIOD}").status_code == 200
+    body: dict[str, Any] = client.get(f"/api/v1/kpis?period={PERIOD}").json()
+    assert [r["store"] for r in body["stores"]] == [world.store_a1]
+    grants = client.get("/api/v1/grants").json()["grants"]
+    assert {g["agency_name"] for g in grants} == {"Agency One"}  # not Agency Two's grants
+
+
+def test_outsiders_cannot_open_store_pages(world: World) -> None:
+    for user, store_attr, why in OUTSIDERS:
+        client = TestClient(create_app(workspace=world.ws))
+        csrf = login(client, world.emails[user])
+        store = getattr(world, store_attr)
+        secrets = STORE_SECRETS[store_attr]
+        page = client.get(f"/stores/{store}")
+        assert page.status_code == 404, why
+        assert not _leaks(page, secrets), why
+        overview = client.get(f"/?period={PERIOD}")
+        assert overview.status_code == 200 and not _leaks(overview, secrets), why
+        assert not _leaks(client.get(f"/imports?store={store}"), secrets), why
+        upload = client.post(
+            "/imports/upload",
+            data={"store": str(store), "csrf_token": csrf},
+            files={"file": ("x.txt", b"amazon-order-id\n1\n")},
+        )
+        assert "import-rejected" in upload.text, why
+        assert not _leaks(upload, secrets), why
+        assert not _leaks(client.get("/settings"), secrets), why

@@ -1,0 +1,190 @@
+"""A small multi-tenant world for the web tests: two sellers, an agency, grants of every kind.
+
+Facts come in through the real importer, from Amazon All Orders files written here, so
+the expected KPI values can be computed by hand from the rows below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from lianxing.accounts.service import add_grant, add_user, create_org
+from lianxing.db.models import AccessGrant, User
+from lianxing.domain.time import utcnow
+from lianxing.ingest.service import import_file
+from lianxing.stores import create_store
+from lianxing.web.app import create_app
+from lianxing.web.auth import create_api_token
+from lianxing.workspace import Workspace
+
+HEADER = (
+    "amazon-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsku\tasin\tquantity"
+    "\tcurrency\titem-price\titem-tax\tshipping-price\tship-country"
+)
+PASSWORD = "correct horse battery"
+PERIOD = "2026-09"
+
+
+def all_orders_file(path: Path, orders: list[tuple[str, str, str, int, str]]) -> Path:
+    """(order id, purchase ts, status, quantity, item price) -> an All Orders report."""
+    lines = [HEADER]
+    for order_id, ts, status, qty, price in orders:
+        lines.append(
+            f"{order_id}\t{ts}\t{status}\tAmazon\tSKU-{order_id[-1]}\tB0TEST\t{qty}\tUSD\t{price}"
+            "\t0.00\t0.00\tUS"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# Seller A's first store, September 2026 (purchase times well inside LA's local month):
+# shipped 100.00 + shipped 50.50 + pending (no price) + cancelled 30.00 (excluded)
+# -> gmv 150.50, orders 3 (pending counts, cancelled does not)
+STORE_A1_ORDERS = [
+    ("111-0000001-0000001", "2026-09-03T18:00:00+00:00", "Shipped", 2, "100.00"),
+    ("111-0000002-0000002", "2026-09-10T18:00:00+00:00", "Shipped", 1, "50.50"),
+    ("111-0000003-0000003", "2026-09-12T18:00:00+00:00", "Pending", 1, ""),
+    ("111-0000004-0000004", "2026-09-15T18:00:00+00:00", "Cancelled", 1, "30.00"),
+]
+STORE_A1_GMV = 150.50
+STORE_A1_ORDERS_COUNT = 3
+# A later upload adds one shipped order of 49.50 -> gmv 200.00, orders 4.
+EXTRA_ORDER = [("111-0000005-0000005", "2026-09-20T18:00:00+00:00", "Shipped", 1, "49.50")]
+# Seller B's store: a secret number nobody outside seller B may see.
+STORE_B_ORDERS = [("222-0000001-0000001", "2026-09-05T18:00:00+00:00", "Shipped", 1, "7777.77")]
+
+
+@dataclass
+class World:
+    ws: Workspace
+    store_a1: int
+    store_a2: int
+    store_b: int
+    seller_a_org: int
+    seller_b_org: int
+    agency_org: int
+    agency2_org: int
+    grant_ids: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # user key -> API token
+    emails: dict[str, str] = field(default_factory=dict)
+
+
+USERS = {
+    # key: (email, org attribute, role)
+    "owner_a": ("owner@seller-a.test", "seller_a_org", "owner"),
+    "viewer_a": ("viewer@seller-a.test", "seller_a_org", "viewer"),
+    "owner_b": ("owner@seller-b.test", "seller_b_org", "owner"),
+    "agency_ops": ("ops@agency.test", "agency_org", "ops"),  # valid grant on A1
+    "agency2_ops": ("ops@agency2.test", "agency2_org", "ops"),  # expired + revoked on A1
+}
+
+
+def build_world(ws: Workspace, tmp: Path) -> World:
+    with ws.session() as s:
+        seller_a = 1  # created by `lianxing init`
+        seller_b = create_org(s, name="Seller B", kind="seller", actor="test").id
+        agency = create_org(s, name="Agency One", kind="agency", actor="test").id
+        agency2 = create_org(s, name="Agency Two", kind="agency", actor="test").id
+        a1 = create_store(
+            s,
+            platform="amazon",
+            site="US",
+            name="A1 Home",
+            org_id=seller_a,
+            launch_date=date(2026, 8, 1),
+        ).id
+        a2 = create_store(
+            s,
+            platform="amazon",
+            site="US",
+            name="A2 Garden",
+            org_id=seller_a,
+            launch_date=date(2026, 8, 1),
+        ).id
+        b = create_store(
+            s,
+            platform="amazon",
+            site="US",
+            name="B Secret Store",
+            org_id=seller_b,
+            launch_date=date(2026, 8, 1),
+        ).id
+    world = World(ws, a1, a2, b, seller_a, seller_b, agency, agency2)
+    with ws.session() as s:
+        for key, (email, org_attr, role) in USERS.items():
+            add_user(
+                s,
+                email=email,
+                password=PASSWORD,
+                org_id=getattr(world, org_attr),
+                role=role,
+                actor="test",
+            )
+            world.emails[key] = email
+        now = utcnow()
+        world.grant_ids["valid"] = add_grant(
+            s,
+            agency_org_id=agency,
+            store_id=a1,
+            scope="operate",
+            expires_at=now + timedelta(days=30),
+            actor="test",
+        ).id
+        expired = add_grant(
+            s,
+            agency_org_id=agency2,
+            store_id=a1,
+            scope="manage",
+            expires_at=now + timedelta(days=1),
+            actor="test",
+        )
+        world.grant_ids["expired"] = expired.id
+        world.grant_ids["revoked"] = add_grant(
+            s, agency_org_id=agency2, store_id=a2, scope="manage", expires_at=None, actor="test"
+        ).id
+    with ws.session() as s:
+        # Expiry in the past cannot be created through the service; age the grant instead.
+        grant = s.get(AccessGrant, world.grant_ids["expired"])
+        assert grant is not None
+        grant.expires_at = utcnow() - timedelta(hours=1)
+        revoked = s.get(AccessGrant, world.grant_ids["revoked"])
+        assert revoked is not None
+        revoked.revoked_at = utcnow() - timedelta(minutes=1)
+    import_file(ws, all_orders_file(tmp / "a1.txt", STORE_A1_ORDERS), a1)
+    import_file(ws, all_orders_file(tmp / "b.txt", STORE_B_ORDERS), b)
+    with ws.session() as s:
+        for key, (email, _, _) in USERS.items():
+            user_id = s.scalar(select(User.id).where(User.email == email))
+            assert user_id is not None
+            _, secret = create_api_token(s, user_id, "test", expires_at=None, actor="test")
+            world.tokens[key] = secret
+    return world
+
+
+def api_client(world: World, user: str) -> TestClient:
+    client = TestClient(create_app(workspace=world.ws))
+    client.headers["Authorization"] = f"Bearer {world.tokens[user]}"
+    return client
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the session's CSRF token."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    home = client.get("/settings")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)
+    assert csrf is not None
+    return csrf.group(1)
