@@ -116,9 +116,9 @@ def test_add_refuses_unknown_stores_and_kpis_with_one_line_each(
     code, _, err = _run("contract", "add", str(path))
     assert code == 2
     lines = err.strip().splitlines()
-    assert lines[0] == f"error: {path}:13: stores[0]: no store with id 1"
+    assert lines[0] == f"error: {path}:12: stores[0]: no store with id 1"
     assert lines[1].startswith(
-        f"error: {path}:17: kpis[0].kpi: KPI 'roas_magic' is not in the catalog"
+        f"error: {path}:20: kpis[0].kpi: KPI 'roas_magic' is not in the catalog"
     )
     assert len(lines) == 2
 
