@@ -18,7 +18,7 @@ from lianxing.web.templating import render
 
 router = APIRouter()
 
-TREND_KPIS = ("gmv", "orders", "ad_spend", "roas")
+TREND_KPIS = ("gmv", "ad_spend", "orders")
 
 
 @router.get("/stores/{store_id}")
@@ -76,6 +76,11 @@ def store_page(
             "report": report,
             "trend_json": json.dumps(trend, ensure_ascii=False),
             "targets": results,
+            "lower_is_better": {
+                d.id
+                for d in kpi_service.catalog_for(web.workspace).definitions.values()
+                if d.direction.value == "lower"
+            },
             "error": error,
         },
         caller=caller,

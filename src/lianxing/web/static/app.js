@@ -26,7 +26,7 @@ function drawTrend() {
     xAxis: { type: "category", data: data.months },
     yAxis: [
       { type: "value", name: lang === "en" ? "money" : "金额" },
-      { type: "value", name: lang === "en" ? "orders / ROAS" : "订单 / ROAS", splitLine: { show: false } },
+      { type: "value", name: lang === "en" ? "orders" : "订单数", splitLine: { show: false } },
     ],
     series: Object.keys(data.series).map((k) => ({
       name: name(k),
