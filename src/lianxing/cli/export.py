@@ -1,0 +1,40 @@
+"""``lianxing export --all -o DIR``: everything the seller owns, in open formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lianxing.cli.app import app
+from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.export import ExportError, export_all
+
+
+@app.command("export")
+def export(
+    everything: bool = typer.Option(False, "--all", help="export everything (required)"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="a new or empty folder"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Export stores, facts (Parquet), decrypted documents, contracts and the audit log,
+    with a manifest of sha256 sums / 导出全部数据（无锁定）."""
+    if not everything:
+        fail("--all: required; the export always contains everything")
+    if output is None:
+        fail("-o/--output: required (a new or empty folder)")
+    ws = workspace()
+    try:
+        result = export_all(ws, output)
+    except ExportError as exc:
+        fail(str(exc))
+    finally:
+        ws.close()
+    if json_out:
+        emit_json(result.as_json())
+        return
+    typer.echo(
+        f"exported {len(result.files)} files to {output}: "
+        f"{sum(result.fact_rows.values())} fact rows, {result.documents} documents; "
+        f"manifest {output / 'manifest.json'}"
+    )
