@@ -55,14 +55,7 @@ def _print_report(report: IntegrityReport) -> None:
         f"({report.timezone})"
     )
     table = Table(
-        "ID",
-        "规则 Rule",
-        "分数 Score",
-        "状态 Status",
-        "订单 Orders",
-        "GMV占比 Share",
-        "说明 Explanation",
-        title=title,
+        "ID", "规则 Rule", "分数 Score", "状态 Status", "订单 Orders", "GMV占比 Share", title=title
     )
     for flag in report.flags:
         table.add_row(
@@ -72,15 +65,18 @@ def _print_report(report: IntegrityReport) -> None:
             flag.status,
             str(len(flag.order_ids)),
             _share(flag.gmv_share),
-            f"{flag.explanation_zh}\n{flag.explanation_en}",
         )
     console.print(table)
+    for flag in report.flags:
+        console.print(f"#{flag.id} {flag.explanation_zh}", soft_wrap=True)
+        console.print(f"    {flag.explanation_en}", soft_wrap=True)
     if not report.flags:
         console.print("未发现可疑模式 / no suspicious pattern found")
     console.print(
         f"销售额 / GMV {report.gmv:,.2f} {report.currency}; "
         f"被标记 / flagged {report.flagged_gmv:,.2f} ({_share(report.flagged_share)}), "
-        f"已确认 / confirmed {report.confirmed_gmv:,.2f} ({_share(report.confirmed_share)})"
+        f"已确认 / confirmed {report.confirmed_gmv:,.2f} ({_share(report.confirmed_share)})",
+        soft_wrap=True,
     )
 
 
@@ -198,10 +194,13 @@ def provenance(
                 f"⚠ {component.manual_rows} 行为手工录入或编辑 / rows entered or edited by hand"
             )
         if component.rows:
-            rows_table = Table(*component.rows[0].keys(), title="明细 / rows")
+            keys = [k for k in component.rows[0] if k not in ("source", "batch_id", "manual")]
+            rows_table = Table(*keys, "来源 Source", "标注 Label", title="明细 / rows")
             for row in component.rows:
-                cells = [str(v) for v in row.values()]
-                if row["manual"]:
-                    cells[-1] = "手工 / MANUAL"
-                rows_table.add_row(*cells)
+                rows_table.add_row(
+                    *[str(row[k]) for k in keys],
+                    f"{row['source']} {row['batch_id']}",
+                    "MANUAL" if row["manual"] else "",
+                )
             console.print(rows_table)
+            console.print("MANUAL = 手工录入或编辑 / entered or edited by hand")

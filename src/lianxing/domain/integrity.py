@@ -70,7 +70,7 @@ RULES: dict[RuleId, Rule] = {
             "Inconsistent ad data",
             "clicks without matching impressions (CTR >= 3x the campaign's usual, or clicks > "
             "impressions), or a day's ad-attributed sales above the store's total sales of "
-            "that day and its attribution window",
+            "that day and its attribution window (judged once the window has order data)",
         ),
         Rule(
             RuleId.PRICE_BELOW_USUAL,

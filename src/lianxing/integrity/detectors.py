@@ -397,8 +397,17 @@ def ad_inconsistency(facts: Facts, thresholds: Thresholds = DEFAULT_THRESHOLDS) 
     lines = facts.sold_lines(scope.first_day, end_utc)
     gmv = lines.group_by("day", "currency").aggregate(gmv=lines.item_price.sum().cast("float64"))
     daily_gmv = {(r["day"], r["currency"]): float(r["gmv"] or 0.0) for r in rows(gmv)}
+    # a day is judged only once its whole attribution window has order data: near the end
+    # of the data the sales its clicks will be credited with are not known yet
+    all_orders = facts.table("orders")
+    latest = rows(all_orders.aggregate(last=all_orders.purchase_ts.max()).select("last"))
+    if latest[0]["last"] is None:
+        return findings
+    last_day = latest[0]["last"].replace(tzinfo=dt.UTC).astimezone(ZoneInfo(scope.timezone)).date()
     for row in ad_rows:
         window = max(1, int(row["window"] or 1))
+        if row["day"] + dt.timedelta(days=window - 1) > last_day:
+            continue
         attributable = sum(
             daily_gmv.get((row["day"] + dt.timedelta(days=i), row["currency"]), 0.0)
             for i in range(window)

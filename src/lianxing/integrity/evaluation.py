@@ -110,7 +110,7 @@ def inject_incidents(warehouse: Warehouse, spec: DemoSpec) -> list[Incident]:
         inj.inject_conversion_spike(warehouse, shopee, day(24)),
         inj.inject_click_flood(warehouse, amazon, day(15)),
         inj.inject_click_flood(warehouse, shopee, day(20)),
-        inj.inject_ad_sales_over_gmv(warehouse, amazon, day(21)),
+        inj.inject_ad_sales_over_gmv(warehouse, amazon, day(10)),
         inj.inject_cheap_orders(warehouse, amazon, day(18)),
         inj.inject_cheap_orders(warehouse, shopee, day(14)),
         inj.inject_new_store_cluster(warehouse, new, NEW_STORE_LAUNCH, 50),
