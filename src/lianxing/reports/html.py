@@ -41,10 +41,11 @@ def _raw(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-def _trend_class(change: float | None) -> str:
+def _trend_class(change: float | None, direction: str) -> str:
+    """Green when the KPI moved the good way (down for lower-is-better KPIs), else red."""
     if change is None or change == 0:
         return ""
-    return "up" if change > 0 else "down"
+    return "up" if (change > 0) == (direction == "higher") else "down"
 
 
 def render_html(report: ReviewReport, lang: str = "zh") -> str:
