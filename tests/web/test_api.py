@@ -52,7 +52,7 @@ def test_store_kpis_match_the_hand_computed_values(world: World) -> None:
     assert body["period"] == {
         "label": PERIOD,
         "start": "2026-09-01",
-        "end": "2026-10-01",
+        "end": "2026-09-30",
         "timezone": "America/Los_Angeles",
     }
     assert body["kpis"]["gmv"]["value"] == pytest.approx(STORE_A1_GMV)

@@ -7,10 +7,10 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from web_helpers import PERIOD, World, login
 
 import lianxing.web
 from lianxing.web.app import create_app
-from web_helpers import PERIOD, World, login
 
 WEB = Path(lianxing.web.__file__).parent
 

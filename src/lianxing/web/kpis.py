@@ -13,9 +13,10 @@ from typing import Any
 from lianxing.db.models import Store
 from lianxing.domain.kpi import KpiMatrix, Scope, Unit
 from lianxing.domain.periods import Period, month_period, parse_period
+from lianxing.metrics import service as metrics_service
 from lianxing.metrics.compiler import StoreInfo
 from lianxing.metrics.engine import KpiEngine
-from lianxing.metrics.loader import Catalog, load_catalog
+from lianxing.metrics.loader import Catalog
 from lianxing.workspace import Workspace
 
 # The portfolio's columns: what an owner looks at first.
@@ -33,7 +34,7 @@ TREND_MONTHS = 6
 
 def catalog_for(ws: Workspace) -> Catalog:
     """Shipped KPI definitions plus the workspace's own (``<home>/kpis``)."""
-    return load_catalog([ws.settings.home_dir / "kpis"]).require_valid()
+    return metrics_service.catalog_for(ws.settings.home_dir).require_valid()
 
 
 def store_info(store: Store) -> StoreInfo:
@@ -74,24 +75,18 @@ def kpi_json(
     kpi_ids: Sequence[str] | None = None,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The object ``lianxing kpi --store ID --period P --json`` prints (DESIGN.md)."""
+    """Exactly what ``lianxing kpi --store ID --period P --json`` prints (same service)."""
     period = parse_period(period_text, as_of=data_as_of(today) + dt.timedelta(days=1))
     scope = Scope.store(store.id, store.name)
-    matrix = engine_for(ws, [store]).compute(
-        periods=[period], scopes=[scope], kpis=list(kpi_ids) if kpi_ids else None
+    matrix = metrics_service.compute_matrix(
+        ws.warehouse,
+        catalog_for(ws),
+        [store_info(store)],
+        scopes=[scope],
+        periods=[period],
+        kpis=list(kpi_ids) if kpi_ids else None,
     )
-    resolved = matrix.resolved.get((period.label, scope.key))
-    return {
-        "store": store.id,
-        "period": {
-            "label": period.label,
-            "start": resolved.start if resolved else period.start.isoformat(),
-            "end": resolved.end if resolved else period.end.isoformat(),
-            "timezone": resolved.timezone if resolved else store.timezone,
-        },
-        "currency": matrix.currency,
-        "kpis": matrix.kpi_json(period.label, scope.key),
-    }
+    return metrics_service.kpi_json(matrix, period.label, scope)
 
 
 @dataclass(slots=True)
