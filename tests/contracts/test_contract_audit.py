@@ -31,6 +31,10 @@ EVERY_CODE = {
     "claims.guarantee",
     "exclusivity.restrictive",
     "payment.before_evidence",
+    "parties.agency_unverified",
+    "liability.missing",
+    "dispute.missing",
+    "cases.unverified",
 }
 
 
@@ -61,7 +65,14 @@ def test_a_risky_contract_gets_every_code_at_its_place() -> None:
     for finding in report.findings:
         assert finding.message_zh and finding.message_en
     high = {f.code for f in report.findings if f.severity.value == "high"}
-    assert high == EVERY_CODE - {"kpi.option_unspecified", "sla.missing"}
+    assert high == EVERY_CODE - {
+        "kpi.option_unspecified",
+        "sla.missing",
+        "dispute.missing",
+        "cases.unverified",
+    }
+    assert ("parties.agency_unverified", "parties.agency.registration_number", 6) in located
+    assert ("cases.unverified", "cases[0]", 37) in located
 
 
 def test_a_clean_contract_gets_no_high_finding() -> None:
@@ -155,7 +166,6 @@ def test_bad_yaml_gives_one_line_per_problem_with_file_line_and_path() -> None:
         check_contract(FIXTURES / "bad.yaml", workspace_catalog(None))
     file = str(FIXTURES / "bad.yaml")
     assert caught.value.lines == [
-        f"{file}:4: parties.agency.registration_number: missing; expected text",
         f"{file}:5: package: 'managed_everything' is not allowed; expected one of "
         "open_only, open_plus_coaching, full_managed",
         f"{file}:6: term.months: 0 is not a whole number ≥ 1",
@@ -178,7 +188,7 @@ def test_cli_check_exit_codes_and_json() -> None:
     result = runner.invoke(app, ["contract", "check", str(FIXTURES / "bad.yaml")])
     assert result.exit_code == 2
     errors = result.stderr.strip().splitlines()
-    assert len(errors) == 11 and all(
+    assert len(errors) == 10 and all(
         e.startswith(f"error: {FIXTURES / 'bad.yaml'}:") for e in errors
     )
     result = runner.invoke(app, ["contract", "check", str(FIXTURES / "broken.yaml")])
@@ -189,7 +199,7 @@ def test_cli_check_exit_codes_and_json() -> None:
     result = runner.invoke(app, ["contract", "check", str(FIXTURES / "risky.yaml"), "--json"])
     assert result.exit_code == 1  # high-severity findings
     body = json.loads(result.stdout)
-    assert body["counts"]["high"] == 16 and body["counts"]["medium"] == 6
+    assert body["counts"]["high"] == 18 and body["counts"]["medium"] == 8
     first = body["findings"][0]
     assert set(first) == {"code", "severity", "message", "path", "line"}
     assert set(first["message"]) == {"zh", "en"}

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from lianxing.domain.contracts import Contract, FeeType, Severity, Target, add_months
+from lianxing.domain.credit_code import check_credit_code
 from lianxing.domain.targets import Comparator
 
 
@@ -93,9 +94,30 @@ _EXCLUSIVE_ALL = re.compile(
 )
 
 
-def audit(contract: Contract, catalog: Mapping[str, KpiFacts]) -> list[Finding]:
-    """Every finding, high severity first, then by path."""
+_LIABILITY = re.compile(
+    r"违约责任|违约金|赔偿|liabilit|breach\s+of\s+(?:this\s+)?contract|liquidated\s+damages",
+    re.IGNORECASE,
+)
+_DISPUTE = re.compile(
+    r"争议|纠纷|仲裁|诉讼|管辖|dispute|arbitrat|jurisdiction|court", re.IGNORECASE
+)
+VERIFIED = "verified"
+
+
+def audit(
+    contract: Contract,
+    catalog: Mapping[str, KpiFacts],
+    cases: Mapping[int, str] | None = None,
+) -> list[Finding]:
+    """Every finding, high severity first, then by path.
+
+    ``cases`` gives the status ("verified" or "claimed") of the workspace's case studies by
+    id; a cited case that is not verified there (or not there at all) is reported.
+    """
     findings = [
+        *_agency_identity(contract),
+        *_liability_and_disputes(contract),
+        *_cited_cases(contract, cases or {}),
         *_kpi_findings(contract, catalog),
         *_cold_start(contract),
         *_structure(contract),
@@ -371,3 +393,60 @@ def _payment_before_evidence(contract: Contract) -> Iterator[Finding]:
                 f"{when_en}; tie payment to verifiable KPI milestones",
                 "fees",
             )
+
+
+def _agency_identity(contract: Contract) -> Iterator[Finding]:
+    number = contract.agency.registration_number
+    check = check_credit_code(number)
+    if check.valid:
+        return
+    path = "parties.agency.registration_number" if number else "parties.agency"
+    yield Finding(
+        "parties.agency_unverified",
+        Severity.HIGH,
+        f"服务商身份无法核实：{check.problem_zh}；签约前应在国家企业信用信息公示系统核对主体",
+        f"the agency's identity cannot be verified: {check.problem_en}; check the entity in "
+        "the national enterprise credit information system before signing",
+        path,
+    )
+
+
+def _liability_and_disputes(contract: Contract) -> Iterator[Finding]:
+    if contract.liability is None and not _LIABILITY.search(contract.clauses_text):
+        yield Finding(
+            "liability.missing",
+            Severity.HIGH,
+            "没有违约责任条款：服务商不履约时卖家无法主张违约金或赔偿",
+            "no liability clause (违约责任): the seller cannot claim damages or a penalty "
+            "when the agency does not perform",
+            "liability",
+        )
+    if contract.dispute_resolution is None and not _DISPUTE.search(contract.clauses_text):
+        yield Finding(
+            "dispute.missing",
+            Severity.MEDIUM,
+            "没有争议解决条款：未约定仲裁机构或管辖法院",
+            "no dispute-resolution clause: neither an arbitration body nor a court is agreed",
+            "dispute_resolution",
+        )
+
+
+def _cited_cases(contract: Contract, cases: Mapping[int, str]) -> Iterator[Finding]:
+    for i, case in enumerate(contract.cases):
+        if case.case_id is not None and cases.get(case.case_id) == VERIFIED:
+            continue
+        if case.case_id is None:
+            what_zh, what_en = f"“{case.text}”只是描述", f"{case.text!r} is a description only"
+        elif case.case_id not in cases:
+            what_zh = f"案例 #{case.case_id} 不在联星中"
+            what_en = f"case study #{case.case_id} is not in Lianxing"
+        else:
+            what_zh = f"案例 #{case.case_id} 仅为服务商自述"
+            what_en = f"case study #{case.case_id} is only claimed by the agency"
+        yield Finding(
+            "cases.unverified",
+            Severity.MEDIUM,
+            f"{what_zh}，没有卖家同意公开的冻结 KPI 快照为证",
+            f"{what_en}; no frozen KPI snapshot shared with the seller's consent backs it",
+            f"cases[{i}]",
+        )

@@ -18,7 +18,12 @@ Vocabulary (see docs/contracts.md):
 * a **milestone** is a KPI condition over N consecutive days, to be met within M days of
   launch; it releases a fee;
 * an **exit** clause lets the seller terminate when a KPI clause misses its target in N
-  consecutive periods, with a stated refund.
+  consecutive periods, with a stated refund;
+* **remediation** (整改计划): when a KPI clause with a period misses its target, a plan with
+  the listed actions and owners opens; if the cure period lapses with the KPI still missed,
+  the exit clauses on that KPI become exercisable (``lianxing.domain.remediation``);
+* **liability** (违约责任), **dispute_resolution** (争议解决) and the **cases** the proposal
+  cites are read here and judged by the risk audit.
 """
 
 from __future__ import annotations
@@ -144,6 +149,8 @@ class Milestone:
     releases: str | None  # fee id
     accept_manual_data: bool
     accept_flagged_data: bool
+    # Orders the integrity review *confirmed* as fake are left out unless this is true.
+    accept_confirmed_flagged_orders: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +179,40 @@ class SlaTerms:
 class Exclusivity:
     scope: str
     months: int
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeResolution:
+    method: str | None  # arbitration | litigation | negotiation (None: free text only)
+    venue: str | None  # the arbitration commission or court
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRef:
+    """A case study the proposal cites: a Lianxing case study id, or a description only."""
+
+    case_id: int | None
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RemediationAction:
+    action: str
+    owner: str  # agency | seller | a named person or role
+    due_days: int | None  # days after the plan opens (None: by the cure deadline)
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    cure_days: int  # the deadline is the plan's opening day + cure_days
+    actions: tuple[RemediationAction, ...]
+
+
+DISPUTE_METHODS = ("arbitration", "litigation", "negotiation")
+# The longest period of each unit minus one: the least cure time in which one whole period
+# after the miss can be measured (a plan opens on the first day of the next period).
+MIN_CURE_DAYS = {"week": 6, "month": 30, "quarter": 91}
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +246,10 @@ class Contract:
     exclusivity: Exclusivity | None
     clauses_text: str
     document: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    liability: str | None = None
+    dispute_resolution: DisputeResolution | None = None
+    cases: tuple[CaseRef, ...] = ()
+    remediation: Remediation | None = None
 
     def clause(self, clause_id: str) -> KpiClause:
         return next(k for k in self.kpis if k.id == clause_id)
@@ -242,6 +287,10 @@ TOP_KEYS = (
     "accounts_held_by",
     "exclusivity",
     "clauses_text",
+    "liability",
+    "dispute_resolution",
+    "cases",
+    "remediation",
 )
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -435,6 +484,10 @@ def parse_contract(document: object) -> Contract:
     data_ownership = r.text(top.get("data_ownership"), "data_ownership", required=False)
     accounts_held_by = r.text(top.get("accounts_held_by"), "accounts_held_by", required=False)
     clauses_text = r.text(top.get("clauses_text"), "clauses_text", required=False) or ""
+    liability = r.text(top.get("liability"), "liability", required=False)
+    dispute = _dispute(r, top.get("dispute_resolution"))
+    cases = _cases(r, top.get("cases"))
+    remediation = _remediation(r, top.get("remediation"), kpis)
     _check_references(r, kpis, fees, milestones, exits)
     if r.problems:
         raise ContractInputError(r.problems)
@@ -457,7 +510,101 @@ def parse_contract(document: object) -> Contract:
         exclusivity=exclusivity,
         clauses_text=clauses_text,
         document=dict(top),
+        liability=liability,
+        dispute_resolution=dispute,
+        cases=tuple(cases),
+        remediation=remediation,
     )
+
+
+def _dispute(r: _Reader, value: object) -> DisputeResolution | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = r.text(value, "dispute_resolution", required=False)
+        return DisputeResolution(None, None, text) if text else None
+    body = r.mapping(value, "dispute_resolution", ("method", "venue", "text"))
+    if body is None:
+        return None
+    method = r.text(body.get("method"), "dispute_resolution.method")
+    if method is not None and method not in DISPUTE_METHODS:
+        r.problem(
+            "dispute_resolution.method",
+            f"{method!r} is not allowed; expected one of {', '.join(DISPUTE_METHODS)}",
+        )
+        return None
+    venue = r.text(body.get("venue"), "dispute_resolution.venue", required=method != "negotiation")
+    text = r.text(body.get("text"), "dispute_resolution.text", required=False)
+    return DisputeResolution(method, venue, text) if method else None
+
+
+def _cases(r: _Reader, value: object) -> list[CaseRef]:
+    cases: list[CaseRef] = []
+    for i, item in enumerate(r.listing(value, "cases")):
+        path = f"cases[{i}]"
+        if isinstance(item, int) and not isinstance(item, bool):
+            if item < 1:
+                r.problem(path, f"{item} is not a case study id (a whole number ≥ 1)")
+            else:
+                cases.append(CaseRef(item, None))
+            continue
+        if isinstance(item, str):
+            text = r.text(item, path)
+            if text:
+                cases.append(CaseRef(None, text))
+            continue
+        body = r.mapping(item, path, ("id", "text"))
+        if body is None:
+            continue
+        case_id = r.integer(body["id"], f"{path}.id", minimum=1) if "id" in body else None
+        text = r.text(body.get("text"), f"{path}.text", required=case_id is None)
+        if case_id is not None or text:
+            cases.append(CaseRef(case_id, text))
+    return cases
+
+
+def _remediation(r: _Reader, value: object, kpis: Sequence[KpiClause]) -> Remediation | None:
+    if value is None:
+        return None
+    body = r.mapping(value, "remediation", ("cure_days", "actions"))
+    if body is None:
+        return None
+    cure_days = r.integer(body.get("cure_days"), "remediation.cure_days", minimum=1)
+    actions: list[RemediationAction] = []
+    for i, item in enumerate(r.listing(body.get("actions"), "remediation.actions")):
+        path = f"remediation.actions[{i}]"
+        action = r.mapping(item, path, ("action", "owner", "due_days"))
+        if action is None:
+            continue
+        what = r.text(action.get("action"), f"{path}.action")
+        owner = r.text(action.get("owner"), f"{path}.owner")
+        due = (
+            r.integer(action["due_days"], f"{path}.due_days", minimum=1)
+            if action.get("due_days") is not None
+            else None
+        )
+        if due is not None and cure_days is not None and due > cure_days:
+            r.problem(f"{path}.due_days", f"{due} is after the cure period of {cure_days} days")
+        if what and owner:
+            actions.append(RemediationAction(what, owner, due))
+    if not actions and "actions" in body and isinstance(body.get("actions"), list):
+        r.problem("remediation.actions", "empty; list at least one action with its owner")
+    elif "actions" not in body:
+        r.problem("remediation.actions", "missing; list the actions with their owners")
+    if cure_days is None:
+        return None
+    for clause in kpis:
+        if clause.period is None or clause.target is None:
+            continue
+        least = MIN_CURE_DAYS[clause.period.value]
+        if cure_days < least:
+            r.problem(
+                "remediation.cure_days",
+                f"{cure_days} days cannot hold one whole {clause.period.value} after a miss of "
+                f"KPI clause {clause.id!r}; expected at least {least}",
+            )
+            return None
+    return Remediation(cure_days, tuple(actions)) if actions else None
 
 
 def _parties(r: _Reader, value: object) -> tuple[Party | None, Party | None]:
@@ -472,10 +619,10 @@ def _parties(r: _Reader, value: object) -> tuple[Party | None, Party | None]:
             found.append(None)
             continue
         name = r.text(party.get("name"), f"{path}.name")
+        # A missing or malformed agency credit code is a risk the audit reports
+        # (parties.agency_unverified), not a format error.
         number = r.text(
-            party.get("registration_number"),
-            f"{path}.registration_number",
-            required=role == "agency",
+            party.get("registration_number"), f"{path}.registration_number", required=False
         )
         found.append(Party(name, number) if name else None)
     return found[0], found[1]
@@ -625,6 +772,7 @@ _MILESTONE_KEYS = (
     "releases",
     "accept_manual_data",
     "accept_flagged_data",
+    "accept_confirmed_flagged_orders",
 )
 
 
@@ -660,9 +808,16 @@ def _milestones(r: _Reader, value: object, kpis: Sequence[KpiClause]) -> list[Mi
         )
         manual = r.boolean(body.get("accept_manual_data"), f"{path}.accept_manual_data", False)
         flagged = r.boolean(body.get("accept_flagged_data"), f"{path}.accept_flagged_data", False)
+        confirmed = r.boolean(
+            body.get("accept_confirmed_flagged_orders"),
+            f"{path}.accept_confirmed_flagged_orders",
+            False,
+        )
         if milestone_id and kpi and target and days and within:
             milestones.append(
-                Milestone(milestone_id, kpi, target, days, within, releases, manual, flagged)
+                Milestone(
+                    milestone_id, kpi, target, days, within, releases, manual, flagged, confirmed
+                )
             )
     _unique(r, [m.id for m in milestones], "milestones")
     return milestones
