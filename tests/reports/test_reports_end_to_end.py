@@ -200,7 +200,7 @@ def test_verify_tamper_and_diff_after_new_facts(
         batch.append(
             "orders",
             [{
-                "store_id": store, "order_id": "LATE-1", "purchase_ts": dt.datetime(2026, 10, 15, 18),
+                "store_id": store, "order_id": "LATE-1", "purchase_ts": dt.datetime(2026, 10, 15, 18),  # noqa: E501
                 "status": "shipped", "currency": "USD",
             }],
         )  # fmt: skip

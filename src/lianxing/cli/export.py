@@ -14,7 +14,7 @@ from lianxing.export import ExportError, export_all
 @app.command("export")
 def export(
     everything: bool = typer.Option(False, "--all", help="export everything (required)"),
-    output: Path | None = typer.Option(None, "-o", "--output", help="a new or empty folder"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="a new or empty folder"),  # noqa: B008
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Export stores, facts (Parquet), decrypted documents, contracts and the audit log,

@@ -15,7 +15,8 @@ from lianxing.reports.sending import SendError, send_report
 from lianxing.reports.service import FORMATS, diff_snapshot, generate_report, verify_file
 
 report_app = typer.Typer(
-    help="Review reports / 复盘报告: lianxing report --store ID --period 2026-10 --format pdf -o FILE",
+    help="Review reports / 复盘报告: "
+    "lianxing report --store ID --period 2026-10 --format pdf -o FILE",
     invoke_without_command=True,
 )
 app.add_typer(report_app, name="report")
@@ -53,10 +54,10 @@ def report(
     ),
     period: str | None = typer.Option(None, "--period", help="2026-10, 2026-W43 or 2026-Q4"),
     fmt: str = typer.Option("pdf", "--format", help="html, pdf or xlsx"),
-    output: Path | None = typer.Option(None, "-o", "--output", help="file to write"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="file to write"),  # noqa: B008
     lang: str = typer.Option("zh", "--lang", help="zh or en"),
-    commentary: Path | None = typer.Option(None, "--commentary", help="text file with commentary"),
-    email: list[str] = typer.Option([], "--email", help="also mail the file to this address"),
+    commentary: Path | None = typer.Option(None, "--commentary", help="text file with commentary"),  # noqa: B008
+    email: list[str] = typer.Option([], "--email", help="also mail the file to this address"),  # noqa: B008
     as_of: str | None = typer.Option(None, "--as-of", help="count data before this date"),
     json_out: bool = typer.Option(False, "--json", help="print the snapshot as JSON"),
 ) -> None:
@@ -122,7 +123,7 @@ def report(
 
 @report_app.command("verify")
 def report_verify(
-    file: Path = typer.Argument(..., help="a report file"),
+    file: Path = typer.Argument(..., help="a report file"),  # noqa: B008
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Say whether FILE is exactly a report Lianxing produced, and when (exit 1 if not)."""

@@ -15,6 +15,8 @@ Layout of the export folder::
 The export itself is recorded in the audit log, and so is every document read.
 """
 
+from __future__ import annotations
+
 from lianxing.export.service import ExportError, ExportResult, export_all
 
 __all__ = ["ExportError", "ExportResult", "export_all"]

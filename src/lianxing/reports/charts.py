@@ -43,11 +43,12 @@ def trend_svg(
         f'<text x="{LEFT}" y="14" {_FONT} font-size="10" font-weight="bold" fill="#1d2430">'
         f"{escape(title)}</text>",
     ]
-    for v in (low, (low + high) / 2, high):
+    for tick in (low, (low + high) / 2, high):
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(v)}" y2="{y(v)}" stroke="#e3e7ee" stroke-width="1"/>'
-            f'<text x="{LEFT - 4}" y="{y(v) + 3}" {_AXIS} text-anchor="end">'
-            f"{escape(format_value(v, unit_kind, kpi_id))}</text>"
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick)}" y2="{y(tick)}" '
+            'stroke="#e3e7ee" stroke-width="1"/>'
+            f'<text x="{LEFT - 4}" y="{y(tick) + 3}" {_AXIS} text-anchor="end">'
+            f"{escape(format_value(tick, unit_kind, kpi_id))}</text>"
         )
     points = [(x(i), y(v)) for i, v in enumerate(values) if v is not None]
     if points:

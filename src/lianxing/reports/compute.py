@@ -517,10 +517,13 @@ def _tickets(session: Session, stores: Sequence[Store], period: Period) -> Ticke
         ),
         open_at_end=sum(1 for t in tickets if t.resolved_at is None or t.resolved_at >= end),
         responded=len(responded),
-        responded_in_time=sum(
-            1
-            for t in responded
-            if t.response_due_at is None or t.first_response_at <= t.response_due_at  # type: ignore[operator]
+        responded_in_time=len(
+            [
+                t
+                for t in responded
+                if t.response_due_at is None
+                or (t.first_response_at is not None and t.first_response_at <= t.response_due_at)
+            ]
         ),
         breaches=tuple(
             Breach(

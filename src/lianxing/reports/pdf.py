@@ -11,7 +11,7 @@ from lianxing.reports.model import ReviewReport
 
 def render_pdf(report: ReviewReport, lang: str = "zh") -> bytes:
     # Imported here: WeasyPrint loads Pango at import, which only PDF output needs.
-    from weasyprint import HTML
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     document = HTML(string=render_html(report, lang)).render()
     pdf: bytes = document.write_pdf()

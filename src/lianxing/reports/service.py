@@ -243,7 +243,8 @@ def verify_file(session: Session, content: bytes) -> Verification:
             False,
             sha256,
             snapshot,
-            f"snapshot {row.id} matches but its audit entry is missing or does not name this sha256",
+            f"snapshot {row.id} matches but its audit entry is missing "
+            "or does not name this sha256",
         )
     checked, broken = verify(session)
     if broken is not None:

@@ -59,7 +59,9 @@ def render_xlsx(report: ReviewReport, lang: str = "zh") -> bytes:
     book = Workbook()
     assert book.active is not None
     book.remove(book.active)
-    t = lambda key: label(key, lang)  # noqa: E731 - a short alias keeps the headers readable
+
+    def t(key: str) -> str:
+        return label(key, lang)
 
     sheet = _sheet(book, "kpis", lang)
     sheet.append([t("title"), report.scope_label, report.period])
