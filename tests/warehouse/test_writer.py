@@ -157,3 +157,12 @@ def test_fx_rates_have_no_store_and_are_keyed_by_date_and_currency(
         )
     assert batch.stats["fx_rates"].as_dict() == {"new": 0, "updated": 1, "unchanged": 0}
     assert warehouse.table("fx_rates").rate_to_usd.execute().tolist() == [1.09]
+
+
+def test_the_last_row_wins_even_when_its_values_are_null(warehouse: Warehouse) -> None:
+    with warehouse.batch("b1", "file:test") as batch:
+        batch.append("orders", [_order("A", ship_country="US", ship_postal_code="98101")])
+        batch.append("orders", [_order("A", ship_country=None, ship_postal_code="10001")])
+    assert warehouse.execute(
+        f"SELECT ship_country, ship_postal_code FROM {warehouse.qualified('orders')}"
+    ) == [(None, "10001")]
