@@ -20,6 +20,7 @@ Syntax accepted by :func:`parse_period` (the CLI and API use it)::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -204,9 +205,9 @@ def offset_segments(
         return int(utc_offset.total_seconds() // 60)
 
     segments = [OffsetSegment(start_utc, offset_at(start_utc))]
-    # Offsets change at most a few times a year and never within an hour of each other,
-    # so an hourly scan with bisection to the minute finds every change.
-    step = dt.timedelta(hours=1)
+    # Offsets change at most a few times a year and never twice within a day, so a daily
+    # scan with bisection to the minute finds every change.
+    step = dt.timedelta(days=1)
     cursor = start_utc
     while cursor < end_utc:
         following = min(cursor + step, end_utc)

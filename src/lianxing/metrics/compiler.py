@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import ibis
+import pyarrow as pa
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -89,14 +90,20 @@ class FactQueries:
             else [OffsetSegment(window.utc_start, 0)]
             for name in zones
         ]
+        # Arrow, not a dict: a dict memtable goes through pandas.
         self.store_zones = ibis.memtable(
-            {
-                "store_id": [s.store_id for s in stores],
-                "tz_index": [
-                    self._zone_index[s.timezone if timezone_mode != UTC else UTC] for s in stores
-                ],
-            },
-            schema={"store_id": "int64", "tz_index": "int64"},
+            pa.table(
+                {
+                    "store_id": pa.array([s.store_id for s in stores], pa.int64()),
+                    "tz_index": pa.array(
+                        [
+                            self._zone_index[s.timezone if timezone_mode != UTC else UTC]
+                            for s in stores
+                        ],
+                        pa.int64(),
+                    ),
+                }
+            )
         )
         self._temporary: list[str] = []
 
@@ -287,14 +294,13 @@ class FactQueries:
     def _dated(self, name: str) -> ir.Table:
         facts = self.table(name)
         facts = facts.filter((facts.date >= self.window.first) & (facts.date < self.window.end))
-        facts = facts.filter(facts.store_id.isin([s.store_id for s in self.stores]))
+        facts = facts.semi_join(self.store_zones, "store_id")
         return facts.mutate(day=facts.date)
 
     # -- coverage --------------------------------------------------------------------
     def coverage(self, name: str, column: str) -> ir.Table:
         """First and last fact per store (UTC instants or dates), whatever the window."""
         facts = self.table(name)
-        facts = facts.filter(facts.store_id.isin([s.store_id for s in self.stores]))
         return facts.group_by("store_id").aggregate(
             first=facts[column].min(), last=facts[column].max()
         )
@@ -369,8 +375,12 @@ def bounds_table(
     if scoped:
         columns = ["scope", *columns]
         schema = {"scope": "int64", **schema}
-    data = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
-    return ibis.memtable(data, schema=schema)
+    types = {"int64": pa.int64(), "date": pa.date32()}
+    data = {
+        name: pa.array([row[i] for row in rows], types[schema[name]])
+        for i, name in enumerate(columns)
+    }
+    return ibis.memtable(pa.table(data))
 
 
 def _within(facts: ir.Table, bounds: ir.Table, day: ir.DateValue) -> ir.Table:

@@ -360,7 +360,9 @@ class KpiEngine:
                 for store_id, first, last in zip(
                     frame["store_id"], frame["first"], frame["last"], strict=True
                 ):
-                    store = self.stores[int(store_id)]
+                    store = self.stores.get(int(store_id))
+                    if store is None:
+                        continue
                     first_day = _local_ordinal(first, store, mode)
                     last_day = _local_ordinal(last, store, mode)
                     if table == "cogs":  # a unit cost, once given, applies to every later order
@@ -511,6 +513,12 @@ class _Evaluator:
         self.engine, self.stores, self.scopes = engine, stores, scopes
         self.instances, self.membership = instances, membership
         self.position = {s.store_id: i for i, s in enumerate(stores)}
+        pairs = np.argwhere(membership > 0)  # (store position, scope index)
+        self._pair_stores, self._pair_scopes = pairs[:, 0], pairs[:, 1]
+        single = len(pairs) == len(scopes) and np.array_equal(
+            np.sort(self._pair_scopes), np.arange(len(scopes))
+        )
+        self._store_of_scope = self._pair_stores[np.argsort(self._pair_scopes)] if single else None
         self._measures: dict[tuple[str, tuple[tuple[str, OptionValue], ...]], _Measured] = {}
         self._bases: dict[tuple[str, str], dict[str, Array]] = {}
         self._pending_counts: Array | None = None
@@ -553,7 +561,7 @@ class _Evaluator:
         if "item_sales" in names and definition.unit is Unit.CURRENCY:
             parts["pending_orders"] = self._pending(options)
         if any(scope.is_portfolio for scope in self.scopes):
-            parts["stores_with_data"] = mask.astype(np.float64) @ self.membership
+            parts["stores_with_data"] = self._sum_to_scopes(mask.astype(np.float64))
         return values, codes, parts
 
     def _formula(
@@ -664,10 +672,18 @@ class _Evaluator:
         starts, ends = self.instances.starts, self.instances.ends
         return (starts >= 0) & (ends > firsts[None, :]) & (starts <= lasts[None, :])
 
+    def _sum_to_scopes(self, per_store: Array) -> Array:
+        """(instance, store) -> (instance, scope) sums; a gather when every scope is one store."""
+        if self._store_of_scope is not None:
+            return per_store[:, self._store_of_scope]
+        result = np.zeros(self.shape)
+        np.add.at(result.T, self._pair_scopes, per_store.T[self._pair_stores])
+        return result
+
     def _to_scopes(self, per_store: Array, covered: npt.NDArray[np.bool_]) -> tuple[Array, Codes]:
-        values = np.where(covered, per_store, 0.0) @ self.membership
-        any_covered = (covered.astype(np.float64) @ self.membership) > 0
-        undefined = ((self.instances.starts < 0).astype(np.float64) @ self.membership) > 0
+        values = self._sum_to_scopes(np.where(covered, per_store, 0.0))
+        any_covered = self._sum_to_scopes(covered.astype(np.float64)) > 0
+        undefined = self._sum_to_scopes((self.instances.starts < 0).astype(np.float64)) > 0
         codes = np.where(any_covered, OK, np.where(undefined, NO_PERIOD, MISSING)).astype(np.int8)
         return np.where(codes == OK, values, np.nan), codes
 
