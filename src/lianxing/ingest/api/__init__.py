@@ -1,0 +1,1 @@
+"""API connectors: one module per platform API behind one small interface (``base.py``)."""

@@ -1,0 +1,758 @@
+"""Store authorisation and scheduled API sync: the entry points the CLI, web app and jobs use.
+
+Authorisation (``start_authorisation`` → the seller opens the URL → ``complete_authorisation``
+with the code from the callback; or ``connect_with_refresh_token`` when the seller already
+holds one) stores the app secret and tokens encrypted with the workspace key. A refreshed
+token is saved the moment it is issued (platforms invalidate the old refresh token).
+
+``sync_store(workspace, store_id, since=None)`` reads every stream of the store's
+connector incrementally:
+
+* the window is ``[cursor - overlap, now - settle)`` (``since`` overrides the start; a
+  first run starts ``lookback`` ago). Re-read rows merge by natural key, so the overlap
+  never duplicates;
+* each page is written in its own warehouse batch transaction, *then* the position after
+  it is saved as the stream's checkpoint. A crash between the two re-reads that page
+  (merged again, unchanged); a crash anywhere else resumes after the last saved page with
+  the same window, so there is no gap and no duplicate. The cursor moves only when the
+  whole window is read;
+* a rejected grant marks the connection ``expired``/``revoked`` (shown by ``sync status``)
+  and stops the store's sync; other errors are recorded on the stream (``last_error``)
+  and the next stream still runs.
+
+Each stream run is one ``ImportBatch`` (source ``api:<connector>``) with an audit entry,
+as a file import is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lianxing.db.audit import record
+from lianxing.db.models import ImportBatch, Store
+from lianxing.db.models_connectors import StoreConnection, SyncState
+from lianxing.domain.accounts import ImportStatus
+from lianxing.domain.time import utcnow
+from lianxing.ingest.api.base import (
+    AuthorisationError,
+    Connector,
+    Credentials,
+    TokenSet,
+    Window,
+    connectors_for_platform,
+    get_connector,
+)
+from lianxing.ingest.files.base import ImportContext
+# The same salt as file imports, so a buyer hashes to the same buyer_ref either way.
+from lianxing.ingest.service import _buyer_salt as buyer_salt
+from lianxing.warehouse import WriteStats
+from lianxing.workspace import Workspace
+
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/connect/callback"
+
+# One batch writer at a time per warehouse connection: its staging tables are per connection.
+_WRITE_LOCKS: dict[int, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+class SyncInputError(ValueError):
+    """The request cannot start: unknown store, no connection, unknown connector."""
+
+
+@dataclass
+class ConnectorOptions:
+    """How connectors are built: hosts come from the connection; these tune the client.
+
+    ``limit_scale`` multiplies every published rate (1.0 in production; loopback tests and
+    the benchmark run the fake platforms at a scaled limit and the client at the same one).
+    """
+
+    limit_scale: float = 1.0
+    http: dict[str, Any] = field(default_factory=dict)
+    poll_interval: float | None = None
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    status: str  # succeeded | failed | skipped
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    records: int = 0
+    pages: int = 0
+    resumed: bool = False
+    batch_id: str | None = None
+    tables: dict[str, WriteStats] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stream": self.stream,
+            "status": self.status,
+            "window": [
+                self.window_start.isoformat() if self.window_start else None,
+                self.window_end.isoformat() if self.window_end else None,
+            ],
+            "records": self.records,
+            "pages": self.pages,
+            "resumed": self.resumed,
+            "batch_id": self.batch_id,
+            "tables": {k: v.as_dict() for k, v in self.tables.items()},
+            "error": self.error,
+        }
+
+
+@dataclass
+class SyncResult:
+    store_id: int
+    connector: str
+    status: str  # succeeded | partial | failed | expired | revoked
+    streams: list[StreamResult] = field(default_factory=list)
+    requests: int = 0
+    throttled: int = 0
+    token_refreshes: int = 0
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "store": self.store_id,
+            "connector": self.connector,
+            "status": self.status,
+            "streams": [s.as_json() for s in self.streams],
+            "requests": self.requests,
+            "throttled": self.throttled,
+            "token_refreshes": self.token_refreshes,
+            "error": self.error,
+        }
+
+
+# -- connections --------------------------------------------------------------------------
+
+
+def _enc(workspace: Workspace, value: str | None) -> str | None:
+    return None if value is None else workspace.cipher.encrypt(value.encode()).decode()
+
+
+def _dec(workspace: Workspace, value: str | None) -> str | None:
+    return None if value is None else workspace.cipher.decrypt(value.encode()).decode()
+
+
+def _store(session: Session, store_id: int) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise SyncInputError(f"--store: no store with id {store_id} / 店铺不存在")
+    return store
+
+
+def _connection(session: Session, store_id: int) -> StoreConnection:
+    found = session.scalar(select(StoreConnection).where(StoreConnection.store_id == store_id))
+    if found is None:
+        raise SyncInputError(
+            f"store {store_id} is not connected; run `lianxing connect --store {store_id}` "
+            "/ 店铺尚未授权 API"
+        )
+    return found
+
+
+def _connector_class(platform: str, connector_id: str | None) -> type[Connector]:
+    if connector_id:
+        try:
+            found = get_connector(connector_id)
+        except KeyError as exc:
+            raise SyncInputError(str(exc.args[0])) from None
+        if found.platform != platform:
+            raise SyncInputError(
+                f"--connector {connector_id} serves {found.platform} stores, not {platform}"
+            )
+        return found
+    candidates = connectors_for_platform(platform)
+    if not candidates:
+        raise SyncInputError(f"no API connector for platform {platform!r} / 该平台暂无 API 连接器")
+    return sorted(candidates, key=lambda c: c.id)[0]
+
+
+def _credentials(workspace: Workspace, conn: StoreConnection, store: Store) -> Credentials:
+    account = dict(conn.account or {})
+    if store.marketplace_id and "marketplace_id" not in account:
+        account["marketplace_id"] = store.marketplace_id
+    return Credentials(
+        app_key=conn.app_key,
+        app_secret=_dec(workspace, conn.app_secret_enc) or "",
+        access_token=_dec(workspace, conn.access_token_enc),
+        refresh_token=_dec(workspace, conn.refresh_token_enc),
+        access_expires_at=conn.access_expires_at,
+        refresh_expires_at=conn.refresh_expires_at,
+        account=account,
+    )
+
+
+def _save_tokens(
+    workspace: Workspace, session: Session, conn: StoreConnection, tokens: TokenSet, actor: str
+) -> None:
+    conn.access_token_enc = _enc(workspace, tokens.access_token)
+    if tokens.refresh_token:
+        conn.refresh_token_enc = _enc(workspace, tokens.refresh_token)
+    conn.access_expires_at = tokens.access_expires_at
+    if tokens.refresh_expires_at:
+        conn.refresh_expires_at = tokens.refresh_expires_at
+    conn.account = {**(conn.account or {}), **tokens.account}
+    if tokens.scopes:
+        conn.scopes = list(tokens.scopes)
+    conn.status = "active"
+    conn.status_reason = None
+    conn.oauth_state = None
+    conn.updated_at = utcnow()
+    record(
+        session,
+        actor=actor,
+        action="connection.tokens",
+        entity="store_connection",
+        entity_id=conn.store_id,
+        # Never the tokens themselves: a fingerprint tells refreshes apart.
+        data={
+            "connector": conn.platform,
+            "access_token_sha256": hashlib.sha256(tokens.access_token.encode()).hexdigest()[:16],
+            "access_expires_at": tokens.access_expires_at.isoformat()
+            if tokens.access_expires_at
+            else None,
+        },
+    )
+
+
+def build_connector(
+    workspace: Workspace,
+    store_id: int,
+    options: ConnectorOptions | None = None,
+    actor: str = "sync",
+) -> Connector:
+    """The store's connector, with a listener that saves refreshed tokens at once."""
+    options = options or ConnectorOptions()
+    with workspace.session() as session:
+        store = _store(session, store_id)
+        conn = _connection(session, store_id)
+        cls = get_connector(conn.platform)
+        creds = _credentials(workspace, conn, store)
+        api_base, auth_base = conn.api_base_url, conn.auth_base_url
+
+    def persist(tokens: TokenSet) -> None:
+        with workspace.session() as session:
+            _save_tokens(workspace, session, _connection(session, store_id), tokens, actor)
+
+    connector = cls(
+        creds,
+        api_base=api_base,
+        auth_base=auth_base,
+        on_tokens=persist,
+        limit_scale=options.limit_scale,
+        http_options=options.http,
+    )
+    if options.poll_interval is not None and hasattr(connector, "poll_interval"):
+        connector.poll_interval = options.poll_interval
+    return connector
+
+
+def _upsert_connection(
+    workspace: Workspace,
+    session: Session,
+    store: Store,
+    cls: type[Connector],
+    *,
+    app_key: str,
+    app_secret: str,
+    account: Mapping[str, Any] | None,
+    api_base: str | None,
+    auth_base: str | None,
+) -> StoreConnection:
+    conn = session.scalar(select(StoreConnection).where(StoreConnection.store_id == store.id))
+    if conn is None:
+        conn = StoreConnection(store_id=store.id, scopes=[], account={})
+        session.add(conn)
+    conn.platform = cls.id
+    conn.app_key = app_key
+    conn.app_secret_enc = _enc(workspace, app_secret) or ""
+    conn.account = {**(conn.account or {}), **dict(account or {})}
+    conn.api_base_url = api_base
+    conn.auth_base_url = auth_base
+    conn.updated_at = utcnow()
+    return conn
+
+
+def start_authorisation(
+    workspace: Workspace,
+    store_id: int,
+    *,
+    app_key: str,
+    app_secret: str,
+    connector_id: str | None = None,
+    account: Mapping[str, Any] | None = None,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
+    api_base: str | None = None,
+    auth_base: str | None = None,
+    actor: str = "cli",
+) -> str:
+    """Record a pending connection and return the URL the seller must open."""
+    state = secrets.token_urlsafe(24)
+    with workspace.session() as session:
+        store = _store(session, store_id)
+        cls = _connector_class(store.platform, connector_id)
+        conn = _upsert_connection(
+            workspace,
+            session,
+            store,
+            cls,
+            app_key=app_key,
+            app_secret=app_secret,
+            account=account,
+            api_base=api_base,
+            auth_base=auth_base,
+        )
+        if conn.access_token_enc is None:
+            conn.status = "pending"
+        conn.oauth_state = state
+        session.flush()
+        record(
+            session,
+            actor=actor,
+            action="connection.authorise_start",
+            entity="store_connection",
+            entity_id=store_id,
+            data={"connector": cls.id, "redirect_uri": redirect_uri},
+        )
+        creds = _credentials(workspace, conn, store)
+    connector = cls(creds, api_base=api_base, auth_base=auth_base)
+    try:
+        return connector.authorisation_url(redirect_uri=redirect_uri, state=state)
+    finally:
+        connector.close()
+
+
+def parse_callback(callback: str) -> dict[str, str]:
+    """The query parameters of a pasted callback URL (or of a bare ``a=1&b=2`` string)."""
+    query = urllib.parse.urlsplit(callback).query if "?" in callback else callback
+    return {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+
+
+def complete_authorisation(
+    workspace: Workspace,
+    store_id: int,
+    params: Mapping[str, str],
+    *,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Exchange the callback's code for tokens; the connection becomes active."""
+    code = params.get("code") or params.get("spapi_oauth_code")
+    if not code:
+        raise SyncInputError("the callback has no code / 回调中没有授权码 code")
+    with workspace.session() as session:
+        store = _store(session, store_id)
+        conn = _connection(session, store_id)
+        expected = conn.oauth_state
+        if expected and params.get("state") not in (None, expected):
+            raise SyncInputError(
+                "the callback's state does not match the authorisation started here "
+                "/ 回调 state 不匹配，请重新发起授权"
+            )
+        cls = get_connector(conn.platform)
+        creds = _credentials(workspace, conn, store)
+        api_base, auth_base = conn.api_base_url, conn.auth_base_url
+    connector = cls(creds, api_base=api_base, auth_base=auth_base)
+    try:
+        tokens = connector.exchange_code(code, redirect_uri=redirect_uri, params=params)
+    finally:
+        connector.close()
+    with workspace.session() as session:
+        conn = _connection(session, store_id)
+        _save_tokens(workspace, session, conn, tokens, actor)
+        return connection_view(conn)
+
+
+def connect_with_refresh_token(
+    workspace: Workspace,
+    store_id: int,
+    *,
+    app_key: str,
+    app_secret: str,
+    refresh_token: str,
+    connector_id: str | None = None,
+    account: Mapping[str, Any] | None = None,
+    api_base: str | None = None,
+    auth_base: str | None = None,
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Store a refresh token the seller already has; proven by refreshing it once."""
+    with workspace.session() as session:
+        store = _store(session, store_id)
+        cls = _connector_class(store.platform, connector_id)
+        conn = _upsert_connection(
+            workspace,
+            session,
+            store,
+            cls,
+            app_key=app_key,
+            app_secret=app_secret,
+            account=account,
+            api_base=api_base,
+            auth_base=auth_base,
+        )
+        conn.refresh_token_enc = _enc(workspace, refresh_token)
+        conn.access_token_enc = None
+        conn.status = "pending"
+        session.flush()
+        creds = _credentials(workspace, conn, store)
+    connector = cls(creds, api_base=api_base, auth_base=auth_base)
+    try:
+        tokens = connector.refresh_tokens()
+    except AuthorisationError as exc:
+        _mark(workspace, store_id, exc, actor)
+        raise
+    finally:
+        connector.close()
+    with workspace.session() as session:
+        conn = _connection(session, store_id)
+        _save_tokens(workspace, session, conn, tokens, actor)
+        return connection_view(conn)
+
+
+def connection_view(conn: StoreConnection) -> dict[str, Any]:
+    return {
+        "store": conn.store_id,
+        "connector": conn.platform,
+        "status": conn.status,
+        "status_reason": conn.status_reason,
+        "account": dict(conn.account or {}),
+        "access_expires_at": conn.access_expires_at.isoformat()
+        if conn.access_expires_at
+        else None,
+        "refresh_expires_at": conn.refresh_expires_at.isoformat()
+        if conn.refresh_expires_at
+        else None,
+    }
+
+
+def _mark(workspace: Workspace, store_id: int, exc: AuthorisationError, actor: str) -> None:
+    with workspace.session() as session:
+        conn = _connection(session, store_id)
+        conn.status = exc.status
+        conn.status_reason = str(exc)
+        conn.updated_at = utcnow()
+        record(
+            session,
+            actor=actor,
+            action=f"connection.{exc.status}",
+            entity="store_connection",
+            entity_id=store_id,
+            data={"connector": conn.platform, "reason": str(exc)[:500]},
+        )
+
+
+# -- sync --------------------------------------------------------------------------------
+
+
+def _write_lock(workspace: Workspace) -> threading.Lock:
+    key = id(workspace.warehouse)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
+def _context(workspace: Workspace, store: Store) -> ImportContext:
+    return ImportContext(
+        file="api",
+        store_id=store.id,
+        timezone=store.timezone,
+        currency=store.currency,
+        site=store.site.upper(),
+        buyer_salt=buyer_salt(workspace),
+        marketplace_id=store.marketplace_id,
+    )
+
+
+def _state(session: Session, store_id: int, stream: str) -> SyncState:
+    found = session.scalar(
+        select(SyncState).where(SyncState.store_id == store_id, SyncState.stream == stream)
+    )
+    if found is None:
+        found = SyncState(store_id=store_id, stream=stream, rows_written=0)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _add(total: dict[str, WriteStats], more: Mapping[str, WriteStats]) -> None:
+    for name, stats in more.items():
+        old = total.get(name, WriteStats())
+        total[name] = WriteStats(
+            old.new + stats.new, old.updated + stats.updated, old.unchanged + stats.unchanged
+        )
+
+
+def _begin_stream(
+    workspace: Workspace,
+    store_id: int,
+    connector: Connector,
+    stream: str,
+    since: dt.date | dt.datetime | None,
+    now: dt.datetime,
+) -> StreamResult:
+    spec = connector.stream(stream)
+    with workspace.session() as session:
+        state = _state(session, store_id, stream)
+        checkpoint = state.checkpoint
+        resumed = checkpoint is not None and since is None
+        if resumed:
+            assert checkpoint is not None
+            start = dt.datetime.fromisoformat(checkpoint["window_start"])
+            end = dt.datetime.fromisoformat(checkpoint["window_end"])
+            batch_id = str(checkpoint["batch_id"])
+        else:
+            if since is not None:
+                start = (
+                    since
+                    if isinstance(since, dt.datetime)
+                    else dt.datetime.combine(since, dt.time())
+                )
+            elif state.cursor is not None:
+                start = state.cursor - spec.overlap
+            else:
+                start = now - spec.lookback
+            end = max(now - spec.settle, start)
+            batch_id = str(uuid.uuid4())
+            state.checkpoint = {
+                "window_start": start.isoformat(),
+                "window_end": end.isoformat(),
+                "batch_id": batch_id,
+                "position": None,
+            }
+        state.last_attempt_at = now
+        if session.get(ImportBatch, batch_id) is None:
+            session.add(
+                ImportBatch(
+                    id=batch_id,
+                    store_id=store_id,
+                    source=f"api:{connector.id}",
+                    file_name=f"{stream} {start.isoformat()}..{end.isoformat()}",
+                    status=ImportStatus.RUNNING.value,
+                    started_at=now,
+                )
+            )
+    return StreamResult(stream, "running", start, end, resumed=resumed, batch_id=batch_id)
+
+
+def _sync_stream(
+    workspace: Workspace,
+    store: Store,
+    connector: Connector,
+    stream: str,
+    since: dt.date | dt.datetime | None,
+    now: dt.datetime,
+    actor: str,
+) -> StreamResult:
+    result = _begin_stream(workspace, store.id, connector, stream, since, now)
+    assert result.window_start is not None and result.window_end is not None
+    assert result.batch_id is not None
+    with workspace.session() as session:
+        saved = _state(session, store.id, stream).checkpoint or {}
+    position = saved.get("position")
+    ctx = _context(workspace, store)
+    source = f"api:{connector.id}"
+    lock = _write_lock(workspace)
+    error: BaseException | None = None
+    try:
+        window = Window(result.window_start, result.window_end)
+        for page in connector.read_stream(stream, window, position, ctx):
+            if page.chunks:
+                with lock, workspace.warehouse.batch(result.batch_id, source) as writer:
+                    for table, data in page.chunks:
+                        writer.append(table, data)
+                _add(result.tables, writer.stats)
+            result.records += page.records
+            result.pages += 1
+            with workspace.session() as session:
+                state = _state(session, store.id, stream)
+                state.checkpoint = {**(state.checkpoint or {}), "position": page.position}
+    except Exception as exc:  # noqa: BLE001 - recorded on the stream, then judged below
+        error = exc
+    _finish_stream(workspace, store.id, connector, result, error, actor)
+    if isinstance(error, AuthorisationError):
+        raise error
+    return result
+
+
+def _finish_stream(
+    workspace: Workspace,
+    store_id: int,
+    connector: Connector,
+    result: StreamResult,
+    error: BaseException | None,
+    actor: str,
+) -> None:
+    finished = utcnow()
+    result.status = "succeeded" if error is None else "failed"
+    result.error = None if error is None else f"{type(error).__name__}: {error}"
+    written = sum(s.new + s.updated for s in result.tables.values())
+    with workspace.session() as session:
+        state = _state(session, store_id, result.stream)
+        if error is None:
+            state.cursor = result.window_end
+            state.last_success_at = finished
+            state.last_error = None
+            state.checkpoint = None
+            state.last_batch_id = result.batch_id
+        else:
+            state.last_error = result.error[:2000] if result.error else None
+            state.last_error_at = finished
+        state.rows_written = (state.rows_written or 0) + written
+        batch = session.get(ImportBatch, result.batch_id)
+        assert batch is not None
+        batch.rows_read += result.records
+        batch.rows_new += sum(s.new for s in result.tables.values())
+        batch.rows_updated += sum(s.updated for s in result.tables.values())
+        batch.rows_unchanged += sum(s.unchanged for s in result.tables.values())
+        if error is None:
+            batch.status = ImportStatus.SUCCEEDED.value
+            batch.finished_at = finished
+            batch.error = None
+        else:
+            batch.error = result.error  # stays "running" until a later run finishes the window
+        record(
+            session,
+            actor=actor,
+            action=f"sync.{result.status}",
+            entity="import_batch",
+            entity_id=str(result.batch_id),
+            data={
+                "store_id": store_id,
+                "connector": connector.id,
+                "stream": result.stream,
+                "window": result.as_json()["window"],
+                "records": result.records,
+                "resumed": result.resumed,
+                "tables": {k: v.as_dict() for k, v in result.tables.items()},
+                "error": result.error.splitlines()[0][:500] if result.error else None,
+            },
+        )
+
+
+def sync_store(
+    workspace: Workspace,
+    store_id: int,
+    since: dt.date | dt.datetime | None = None,
+    *,
+    streams: Iterable[str] | None = None,
+    options: ConnectorOptions | None = None,
+    actor: str = "sync",
+) -> SyncResult:
+    """Sync one store's streams (see the module docstring). A plain function: jobs call it."""
+    with workspace.session() as session:
+        store = _store(session, store_id)
+        conn = _connection(session, store_id)
+        session.expunge(store)
+        if conn.status in ("expired", "revoked"):
+            return SyncResult(
+                store_id,
+                conn.platform,
+                conn.status,
+                error=f"authorisation {conn.status}: {conn.status_reason} / 授权已失效，请重新授权",
+            )
+    connector = build_connector(workspace, store_id, options, actor)
+    now = utcnow()
+    result = SyncResult(store_id, connector.id, "succeeded")
+    wanted = list(streams) if streams is not None else [s.name for s in connector.streams]
+    try:
+        for stream in wanted:
+            connector.stream(stream)  # KeyError for an unknown stream, before any work
+        for stream in wanted:
+            result.streams.append(
+                _sync_stream(workspace, store, connector, stream, since, now, actor)
+            )
+    except AuthorisationError as exc:
+        _mark(workspace, store_id, exc, actor)
+        result.status = exc.status
+        result.error = str(exc)
+    finally:
+        stats = connector.http.stats
+        result.requests, result.throttled = stats.requests, stats.throttled
+        result.token_refreshes = stats.token_refreshes
+        connector.close()
+    if result.status == "succeeded" and any(s.status == "failed" for s in result.streams):
+        ok = any(s.status == "succeeded" for s in result.streams)
+        result.status = "partial" if ok else "failed"
+    return result
+
+
+def connected_store_ids(workspace: Workspace) -> list[int]:
+    with workspace.session() as session:
+        return list(
+            session.scalars(select(StoreConnection.store_id).order_by(StoreConnection.store_id))
+        )
+
+
+def sync_stores(
+    workspace: Workspace,
+    store_ids: Iterable[int] | None = None,
+    since: dt.date | dt.datetime | None = None,
+    *,
+    workers: int = 1,
+    options: ConnectorOptions | None = None,
+    actor: str = "sync",
+) -> list[SyncResult]:
+    """Sync several stores, ``workers`` at a time (rate limits are shared per account)."""
+    ids = list(store_ids) if store_ids is not None else connected_store_ids(workspace)
+    if workers <= 1:
+        return [sync_store(workspace, i, since, options=options, actor=actor) for i in ids]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(sync_store, workspace, i, since, options=options, actor=actor) for i in ids
+        ]
+        return [f.result() for f in futures]
+
+
+def sync_status(workspace: Workspace, store_id: int | None = None) -> list[dict[str, Any]]:
+    """Per connected store: connection status and, per stream, cursor, lag, last success/error."""
+    now = utcnow()
+    with workspace.session() as session:
+        query = select(StoreConnection).order_by(StoreConnection.store_id)
+        if store_id is not None:
+            _store(session, store_id)
+            query = query.where(StoreConnection.store_id == store_id)
+        out: list[dict[str, Any]] = []
+        for conn in session.scalars(query):
+            states = session.scalars(
+                select(SyncState)
+                .where(SyncState.store_id == conn.store_id)
+                .order_by(SyncState.stream)
+            )
+            streams = []
+            for state in states:
+                streams.append(
+                    {
+                        "stream": state.stream,
+                        "cursor": state.cursor.isoformat() if state.cursor else None,
+                        "last_success_at": state.last_success_at.isoformat()
+                        if state.last_success_at
+                        else None,
+                        "lag_seconds": int((now - state.cursor).total_seconds())
+                        if state.cursor
+                        else None,
+                        "last_error": state.last_error,
+                        "last_error_at": state.last_error_at.isoformat()
+                        if state.last_error_at
+                        else None,
+                        "in_progress": state.checkpoint is not None,
+                        "rows_written": state.rows_written,
+                    }
+                )
+            out.append({**connection_view(conn), "streams": streams})
+        return out
