@@ -3,8 +3,10 @@
 Each KPI window is computed by the KPI engine with the catalog locked at signing, over the
 contract's stores together, on facts filtered by the clause's data policy: rows typed in by
 hand (``source = 'manual'``) and rows of flagged import batches are left out unless the
-contract says they count. The evidence of every clause lists, for the windows it shows,
-how many fact rows of each source were counted and how many were left out.
+contract says they count, and milestone KPIs leave out the orders (with their lines,
+refunds and returns) that the integrity review *confirmed* as fake unless the milestone
+says ``accept_confirmed_flagged_orders: true``. The evidence of every clause lists, for the
+windows it shows, how many fact rows of each source were counted and how many were left out.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from lianxing.domain.contract_evaluation import (
 from lianxing.domain.contracts import Contract
 from lianxing.domain.kpi import Scope
 from lianxing.domain.periods import local_midnight_utc, range_period
+from lianxing.integrity import confirmed_flagged_orders
 from lianxing.metrics.compiler import StoreInfo
 from lianxing.metrics.engine import FxRateMissing, KpiEngine, KpiRequestError
 from lianxing.metrics.loader import Catalog
@@ -68,6 +71,8 @@ MEASURE_FACTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _DATE_COLUMNS = {"date", "snapshot_date"}
 MANUAL_SOURCE = "manual"
+# Fact tables whose rows belong to an order (and leave with it when the order is fake).
+ORDER_TABLES = frozenset({"orders", "order_lines", "refunds", "returns"})
 
 
 def evaluate_contract(
@@ -95,8 +100,11 @@ def evaluate_contract(
     catalog = locked_catalog(definitions)
     launch = _launch_date(contract, infos)
     hashes = {clause: locked["hash"] for clause, locked in definitions["clauses"].items()}
-    calculator = _WindowCalculator(ws, contract, catalog, infos, frozenset(flagged_batches))
     requests = plan(contract, launch, as_of)
+    confirmed = _confirmed_orders(ws, infos, requests)
+    calculator = _WindowCalculator(
+        ws, contract, catalog, infos, frozenset(flagged_batches), confirmed
+    )
     values = {r.key: calculator.values(r) for r in requests}
     first = evaluate(contract, launch=launch, as_of=as_of, values=values, definitions=hashes)
     # Show which data the evidence came from (only for the windows the statement shows).
@@ -116,6 +124,23 @@ def evaluate_contract(
     return evaluate(contract, launch=launch, as_of=as_of, values=values, definitions=hashes)
 
 
+def _confirmed_orders(
+    ws: Workspace, stores: Sequence[StoreInfo], requests: Sequence[SeriesRequest]
+) -> dict[int, frozenset[str]]:
+    """Per store, the confirmed fake orders inside the windows of requests that refuse them."""
+    windows = [w for r in requests if not r.accept_confirmed_orders for w in r.windows]
+    if not windows:
+        return {}
+    start = min(w.start for w in windows)
+    end = max(w.end for w in windows)
+    with ws.session() as session:
+        found = {
+            s.store_id: frozenset(confirmed_flagged_orders(session, s.store_id, start, end))
+            for s in stores
+        }
+    return {store: ids for store, ids in found.items() if ids}
+
+
 def _launch_date(contract: Contract, stores: Sequence[StoreInfo]) -> dt.date | None:
     """The stores' own launch date (the earliest of them) wins over the planned one."""
     dates = [s.launch_date for s in stores if s.launch_date is not None]
@@ -130,21 +155,28 @@ class _WindowCalculator:
         catalog: Catalog,
         stores: Sequence[StoreInfo],
         flagged: frozenset[str],
+        confirmed_orders: dict[int, frozenset[str]],
     ) -> None:
         self.ws, self.contract, self.catalog = ws, contract, catalog
         self.stores = list(stores)
         self.flagged = flagged
+        self.confirmed_orders = confirmed_orders
         ids = tuple(s.store_id for s in stores)
         self.scope = (
             Scope.store(ids[0]) if len(ids) == 1 else Scope(f"contract:{contract.number}", ids, "")
         )
 
-    def _keep(self, table: ir.Table, request: SeriesRequest) -> ir.BooleanValue:
+    def _keep(self, table: ir.Table, request: SeriesRequest, name: str) -> ir.BooleanValue:
         keep = ibis.literal(True)
         if not request.accept_manual:
             keep = keep & (table.source != MANUAL_SOURCE)
         if self.flagged and not request.accept_flagged:
             keep = keep & ~table.batch_id.isin(sorted(self.flagged))
+        if name in ORDER_TABLES and not request.accept_confirmed_orders:
+            for store_id, order_ids in sorted(self.confirmed_orders.items()):
+                keep = keep & ~(
+                    (table.store_id == store_id) & table.order_id.isin(sorted(order_ids))
+                )
         return keep
 
     def _table_source(self, request: SeriesRequest) -> Callable[[str], ir.Table]:
@@ -152,7 +184,7 @@ class _WindowCalculator:
             facts = self.ws.warehouse.table(name)
             if name == "fx_rates":
                 return facts
-            return facts.filter(self._keep(facts, request))
+            return facts.filter(self._keep(facts, request, name))
 
         return table
 
@@ -202,7 +234,7 @@ class _WindowCalculator:
                 grouped = (
                     facts.group_by("source")
                     .aggregate(
-                        kept=self._keep(facts, request).ifelse(1, 0).sum(),
+                        kept=self._keep(facts, request, table_name).ifelse(1, 0).sum(),
                         rows=facts.count(),
                     )
                     .order_by("source")

@@ -15,11 +15,12 @@ a hash of its own canonical JSON so two runs can be compared at a glance.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
@@ -35,6 +36,10 @@ from lianxing.domain.contracts import (
     Target,
     add_months,
 )
+from lianxing.domain.kpi_windows import Window, WindowValue, meets
+from lianxing.domain.remediation import PlanState, PlanStatus, remediation_plans
+
+__all__ = ["Window", "WindowValue", "meets"]  # re-exported: callers import them from here
 
 CENT = Decimal("0.01")
 
@@ -54,21 +59,6 @@ class LineStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Window:
-    """Local days ``[start, end)`` of the stores' timezone."""
-
-    start: dt.date
-    end: dt.date
-
-    @property
-    def last_day(self) -> dt.date:
-        return self.end - dt.timedelta(days=1)
-
-    def to_json(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "last_day": self.last_day.isoformat()}
-
-
-@dataclass(frozen=True, slots=True)
 class SeriesRequest:
     """KPI values a clause needs over ``windows``, with the data policy that applies."""
 
@@ -78,34 +68,8 @@ class SeriesRequest:
     accept_manual: bool
     accept_flagged: bool
     currency: str | None  # reporting currency override (percent fees are paid in theirs)
-
-
-@dataclass(frozen=True, slots=True)
-class WindowValue:
-    """One KPI value over one window, and which data it came from."""
-
-    window: Window
-    value: float | None
-    reason: str | None = None  # why value is None ("no data", "zero denominator")
-    sources: Mapping[str, int] = field(default_factory=dict)  # rows counted, by source
-    excluded: Mapping[str, int] = field(default_factory=dict)  # rows left out, by source
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {**self.window.to_json(), "value": _round(self.value)}
-        if self.reason:
-            body["reason"] = self.reason
-        body["sources"] = dict(sorted(self.sources.items()))
-        if self.excluded:
-            body["excluded"] = dict(sorted(self.excluded.items()))
-        return body
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
-def meets(target: Target, value: float | None) -> bool:
-    return value is not None and target.comparator.holds(value, target.value)
+    # Orders the integrity review confirmed as fake count only when this is true.
+    accept_confirmed_orders: bool = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,6 +153,7 @@ def plan(contract: Contract, launch: dt.date | None, as_of: dt.date) -> list[Ser
                 accept_manual=milestone.accept_manual_data or clause.source.value == "manual",
                 accept_flagged=milestone.accept_flagged_data,
                 currency=None,
+                accept_confirmed_orders=milestone.accept_confirmed_flagged_orders,
             )
         )
     for exit_clause in contract.exits:
@@ -216,7 +181,26 @@ def plan(contract: Contract, launch: dt.date | None, as_of: dt.date) -> list[Ser
                     currency=fee.currency,
                 )
             )
+    if contract.remediation is not None:
+        for clause in remediated_clauses(contract):
+            requests.append(
+                SeriesRequest(
+                    f"remediation:{clause.id}",
+                    clause.id,
+                    tuple(clause_periods(contract, clause, launch, as_of)),
+                    accept_manual=clause.source.value == "manual",
+                    accept_flagged=False,
+                    currency=None,
+                )
+            )
     return requests
+
+
+def remediated_clauses(contract: Contract) -> list[KpiClause]:
+    """KPI clauses a miss of which opens a remediation plan: those with a period and target."""
+    if contract.remediation is None:
+        return []
+    return [k for k in contract.kpis if k.period is not None and k.target is not None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,6 +287,7 @@ class Statement:
     clauses: tuple[ClauseResult, ...]
     lines: tuple[StatementLine, ...]
     refunds: tuple[RefundLine, ...]
+    remediation: tuple[PlanState, ...] | None = None  # None: the contract has no remediation
 
     def totals(self) -> dict[str, dict[str, str]]:
         sums: dict[str, dict[str, Decimal]] = {}
@@ -333,6 +318,8 @@ class Statement:
                 "totals": self.totals(),
             },
         }
+        if self.remediation is not None:
+            body["remediation"] = [p.to_json() for p in self.remediation]
         body["statement_hash"] = statement_hash(body)
         return body
 
@@ -372,14 +359,67 @@ def evaluate(
                 contract, milestone, launch, as_of, values.get(key, ()), definitions, requests[key]
             )
         )
+    plans = _remediation(contract, as_of, values)
     for exit_clause in contract.exits:
         key = f"exit:{exit_clause.id}"
-        clauses.append(
-            _exit(contract, exit_clause, as_of, values.get(key, ()), definitions, requests[key])
+        result = _exit(
+            contract, exit_clause, as_of, values.get(key, ()), definitions, requests[key]
         )
+        clauses.append(_after_cure(result, plans or ()))
     lines = _fee_lines(contract, as_of, clauses, values)
     refunds = _refunds(contract, clauses, lines)
-    return Statement(contract.number, as_of, launch, tuple(clauses), tuple(lines), refunds)
+    return Statement(contract.number, as_of, launch, tuple(clauses), tuple(lines), refunds, plans)
+
+
+def _remediation(
+    contract: Contract, as_of: dt.date, values: Mapping[str, Sequence[WindowValue]]
+) -> tuple[PlanState, ...] | None:
+    if contract.remediation is None:
+        return None
+    plans: list[PlanState] = []
+    for clause in remediated_clauses(contract):
+        assert clause.target is not None
+        plans.extend(
+            remediation_plans(
+                clause.id,
+                clause.target,
+                values.get(f"remediation:{clause.id}", ()),
+                cure_days=contract.remediation.cure_days,
+                actions=contract.remediation.actions,
+                as_of=as_of,
+            )
+        )
+    return tuple(sorted(plans, key=lambda p: (p.opened_on, p.clause)))
+
+
+def _after_cure(result: ClauseResult, plans: Sequence[PlanState]) -> ClauseResult:
+    """An exit clause also opens when a remediation plan on its KPI clause lapsed."""
+    lapsed = [p for p in plans if p.clause == result.kpi_clause and p.status is PlanStatus.LAPSED]
+    if not lapsed:
+        return result
+    plan = lapsed[0]
+    opens = plan.exit_exercisable_from
+    assert opens is not None
+    if result.outcome is Outcome.MET and result.met_on is not None and result.met_on <= opens:
+        return result
+    evidence = (plan.missed, *plan.checked)
+    return dataclasses.replace(
+        result,
+        outcome=Outcome.MET,
+        met_on=opens,
+        explanation_en=(
+            f"exercisable: the KPI missed in {plan.missed.window.start.isoformat()}.."
+            f"{plan.missed.window.last_day.isoformat()}, the remediation plan's cure period "
+            f"ended {plan.deadline.isoformat()} with the KPI still missed; the seller may "
+            f"terminate from {opens.isoformat()}"
+        ),
+        explanation_zh=(
+            f"可行使：{plan.missed.window.start.isoformat()}..{plan.missed.window.last_day.isoformat()}"
+            f" 未达成，整改期至 {plan.deadline.isoformat()} 届满仍未达成；卖家自 "
+            f"{opens.isoformat()} 起可解约"
+        ),
+        evidence=evidence,
+    )
 
 
 def _policy(request: SeriesRequest) -> dict[str, bool]:

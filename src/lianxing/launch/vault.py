@@ -101,7 +101,14 @@ def parse_doc_type(text: str) -> DocumentType:
         ) from None
 
 
-def _owner_org(session: Session, store_id: int | None) -> tuple[int, int | None]:
+def _owner_org(
+    session: Session, store_id: int | None, owner_org_id: int | None = None
+) -> tuple[int, int | None]:
+    if owner_org_id is not None and store_id is None:
+        # Documents of another organisation (an agency's licences) name their owner.
+        if session.get(Organisation, owner_org_id) is None:
+            raise VaultError(f"no organisation with id {owner_org_id}")
+        return owner_org_id, None
     if store_id is not None:
         store = session.get(Store, store_id)
         if store is None:
@@ -129,6 +136,7 @@ def add_document(
     expires_on: dt.date | None = None,
     actor: str = "cli",
     today: dt.date | None = None,
+    owner_org_id: int | None = None,
 ) -> DocumentView:
     """Encrypt and store a document; on any failure nothing stays behind."""
     if not content:
@@ -139,7 +147,7 @@ def add_document(
         raise VaultError(
             f"--expires: {expires_on} is before --issued {issued_on}; expected a later date"
         )
-    org_id, store = _owner_org(session, store_id)
+    org_id, store = _owner_org(session, store_id, owner_org_id)
     vault_dir.mkdir(parents=True, exist_ok=True)
     vault_name = f"{uuid.uuid4().hex}.lxv"
     path = vault_dir / vault_name
