@@ -39,7 +39,7 @@ def http_sink() -> Iterator[HttpSink]:
     sink = HttpSink(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             sink.requests.append(Received(self.path, dict(self.headers.items()), body))
@@ -75,7 +75,7 @@ class _MailHandler:
     def __init__(self) -> None:
         self.messages: list[Mail] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from alert_sinks import HttpSink
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -13,8 +14,6 @@ from lianxing.cli import app
 from lianxing.db.models_alerts import AlertChannel, AlertRule
 from lianxing.stores.service import create_store
 from lianxing.workspace import Workspace
-
-from alert_sinks import HttpSink
 
 runner = CliRunner()
 
@@ -35,21 +34,69 @@ def test_alert_cli(workspace: Workspace, http_sink: HttpSink) -> None:
     with ws.session() as session:
         store_id = create_store(session, platform="amazon", site="US", name="Acme US").id
     with ws.warehouse.batch("b1", "manual") as b:
-        b.append("orders", [{"store_id": store_id, "order_id": "O1", "status": "shipped",
-                             "purchase_ts": dt.datetime(2026, 10, 5, 18), "currency": "USD"}])
+        b.append(
+            "orders",
+            [
+                {
+                    "store_id": store_id,
+                    "order_id": "O1",
+                    "status": "shipped",
+                    "purchase_ts": dt.datetime(2026, 10, 5, 18),
+                    "currency": "USD",
+                }
+            ],
+        )
     ws.close()  # the commands open the workspace themselves
-    channel = _json("alert", "channel", "add", "--name", "运营群", "--kind", "wecom",
-                    "--locale", "zh", "--secret", f"url={http_sink.url}/cgi-bin/webhook/send?key=K",
-                    "--json")
+    channel = _json(
+        "alert",
+        "channel",
+        "add",
+        "--name",
+        "运营群",
+        "--kind",
+        "wecom",
+        "--locale",
+        "zh",
+        "--secret",
+        f"url={http_sink.url}/cgi-bin/webhook/send?key=K",
+        "--json",
+    )
     assert channel["secrets_set"] == ["url"] and channel["config"] == {}
 
-    code, out, err = _run("alert", "rule", "add", "--name", "x", "--kind", "kpi_threshold",
-                          "--store", "999", "--param", "kpi=gmv", "--param", "op=<<",
-                          "--grace", "soon")
+    code, out, err = _run(
+        "alert",
+        "rule",
+        "add",
+        "--name",
+        "x",
+        "--kind",
+        "kpi_threshold",
+        "--store",
+        "999",
+        "--param",
+        "kpi=gmv",
+        "--param",
+        "op=<<",
+        "--grace",
+        "soon",
+    )
     assert code == 2 and out == ""
     assert err.strip() == "error: --grace 'soon': expected a duration such as 30s, 15m, 4h or 2d"
-    code, _, err = _run("alert", "rule", "add", "--name", "x", "--kind", "kpi_threshold",
-                        "--store", "999", "--param", "kpi=gmv", "--param", "op=<<")
+    code, _, err = _run(
+        "alert",
+        "rule",
+        "add",
+        "--name",
+        "x",
+        "--kind",
+        "kpi_threshold",
+        "--store",
+        "999",
+        "--param",
+        "kpi=gmv",
+        "--param",
+        "op=<<",
+    )
     assert code == 2
     assert err.splitlines() == [
         "error: store '999': no such store",
@@ -59,11 +106,32 @@ def test_alert_cli(workspace: Workspace, http_sink: HttpSink) -> None:
     with ws.session() as session:  # nothing written by the rejected commands
         assert session.scalar(select(func.count()).select_from(AlertRule)) == 0
 
-    rule = _json("alert", "rule", "add", "--name", "十月订单少 / few orders in October",
-                 "--kind", "kpi_threshold", "--store", str(store_id), "--param", "kpi=orders",
-                 "--param", "op=<", "--param", "threshold=5", "--param", "period=2026-10",
-                 "--severity", "critical", "--grace", "0s", "--channel", str(channel["id"]),
-                 "--json")
+    rule = _json(
+        "alert",
+        "rule",
+        "add",
+        "--name",
+        "十月订单少 / few orders in October",
+        "--kind",
+        "kpi_threshold",
+        "--store",
+        str(store_id),
+        "--param",
+        "kpi=orders",
+        "--param",
+        "op=<",
+        "--param",
+        "threshold=5",
+        "--param",
+        "period=2026-10",
+        "--severity",
+        "critical",
+        "--grace",
+        "0s",
+        "--channel",
+        str(channel["id"]),
+        "--json",
+    )
     assert rule["scope"] == {"kind": "store", "ref": str(store_id)}
     assert rule["params"] == {"kpi": "orders", "op": "<", "threshold": 5.0, "period": "2026-10"}
     assert [r["id"] for r in _json("alert", "rule", "list", "--json")["rules"]] == [rule["id"]]
@@ -74,7 +142,9 @@ def test_alert_cli(workspace: Workspace, http_sink: HttpSink) -> None:
     ]
     assert evaluated["delivery"] == {"sent": 1, "retrying": 0, "failed": 0}
     content = http_sink.requests[0].json["markdown"]["content"]
-    assert content.startswith('**<font color="warning">[告警][严重] 十月订单少 / few orders in October')
+    assert content.startswith(
+        '**<font color="warning">[告警][严重] 十月订单少 / few orders in October'
+    )
     assert "> 情况: 订单数 2026-10 = 1 count, 条件 < 5" in content
 
     (alert,) = _json("alert", "list", "--json")["alerts"]
@@ -87,8 +157,11 @@ def test_alert_cli(workspace: Workspace, http_sink: HttpSink) -> None:
     assert [h["kind"] for h in shown["history"]] == ["transition", "ack", "silence"]
     assert shown["acked_by"] == "cli"
     silenced_until = dt.datetime.fromisoformat(shown["silenced_until"])
-    assert dt.timedelta(hours=1, minutes=59) < silenced_until - dt.datetime.now(dt.UTC).replace(
-        tzinfo=None) <= dt.timedelta(hours=2)
+    assert (
+        dt.timedelta(hours=1, minutes=59)
+        < silenced_until - dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        <= dt.timedelta(hours=2)
+    )
 
     code, _, err = _run("alert", "ack", "12345")
     assert code == 2 and err.strip() == "error: alert 12345: no such alert"

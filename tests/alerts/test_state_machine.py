@@ -40,8 +40,9 @@ def run_series(
     state = InstanceState(silenced_until=silenced_until)
     out = []
     for i, value in enumerate(values):
-        result = step(state, breaches(op, value, threshold), T0 + i * every, grace=grace,
-                      repeat=repeat)
+        result = step(
+            state, breaches(op, value, threshold), T0 + i * every, grace=grace, repeat=repeat
+        )
         state = result.state
         out.append((result.state.state, result.notify, result.suppressed))
     return out
@@ -136,7 +137,10 @@ def test_check_params_names_every_problem() -> None:
         "param threshold='abc': expected a number",
     ]
     assert check_params(RuleKind.KPI_THRESHOLD, {"kpi": "roas", "op": "<", "threshold": "2.5"}) == {
-        "kpi": "roas", "op": "<", "threshold": 2.5, "period": "month"
+        "kpi": "roas",
+        "op": "<",
+        "threshold": 2.5,
+        "period": "month",
     }
     assert check_params(RuleKind.PACE, {})["statuses"] == ["bad"]
     assert check_params(RuleKind.TARGET_STATUS, {"statuses": "warning"})["statuses"] == ["warning"]
@@ -177,8 +181,9 @@ def test_messages_in_the_recipients_language() -> None:
 
 
 def test_retry_backoff() -> None:
-    policy = RetryPolicy(max_attempts=4, base=dt.timedelta(seconds=30), factor=4,
-                         cap=dt.timedelta(minutes=10))
+    policy = RetryPolicy(
+        max_attempts=4, base=dt.timedelta(seconds=30), factor=4, cap=dt.timedelta(minutes=10)
+    )
     assert [policy.delay_after(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 120, 480, 600]
     assert policy.next_attempt(1, T0) == T0 + dt.timedelta(seconds=30)
     assert policy.next_attempt(4, T0) is None

@@ -27,8 +27,7 @@ def redis_queue_url() -> Iterator[str]:
     namespace = f"lxtest-{uuid.uuid4().hex[:10]}"
     try:
         yield (
-            f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}?namespace={namespace}"
-            "&heartbeat_timeout=2000"
+            f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}?namespace={namespace}&heartbeat_timeout=2000"
         )
     finally:
         keys = list(client.scan_iter(f"{namespace}*"))

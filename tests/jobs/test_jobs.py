@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from lianxing.alerts.service import add_rule
 from lianxing.config import Settings
 from lianxing.db.models_alerts import AlertInstance, Job
-from lianxing.alerts.service import add_rule
 from lianxing.jobs.runner import EmbeddedRunner, Schedule, run_schedule, slot_key, submit
 from lianxing.jobs.store import JobStatus, Outcome, execute, get, record_job
 from lianxing.stores.service import create_store
@@ -49,24 +49,52 @@ def job_row(ws: Workspace, job_id: str) -> Job:
 def store_id(workspace: Workspace) -> int:
     with workspace.session() as session:
         store = create_store(session, platform="amazon", site="US", name="Acme US")
-        add_rule(session, name="GMV low", kind="kpi_threshold", scope_kind="all", scope_ref=None,
-                 params={"kpi": "gmv", "op": "<", "threshold": 1000, "period": "2026-10"})
+        add_rule(
+            session,
+            name="GMV low",
+            kind="kpi_threshold",
+            scope_kind="all",
+            scope_ref=None,
+            params={"kpi": "gmv", "op": "<", "threshold": 1000, "period": "2026-10"},
+        )
         return store.id
 
 
 def write_gmv(ws: Workspace, store_id: int, amount: float) -> None:
     with ws.warehouse.batch("b1", "manual") as b:
-        b.append("orders", [{"store_id": store_id, "order_id": "O1", "status": "shipped",
-                             "purchase_ts": dt.datetime(2026, 10, 5, 18), "currency": "USD"}])
-        b.append("order_lines", [{"store_id": store_id, "order_id": "O1", "line_id": "1",
-                                  "sku": "S", "quantity": 1, "item_price": amount,
-                                  "currency": "USD"}])
+        b.append(
+            "orders",
+            [
+                {
+                    "store_id": store_id,
+                    "order_id": "O1",
+                    "status": "shipped",
+                    "purchase_ts": dt.datetime(2026, 10, 5, 18),
+                    "currency": "USD",
+                }
+            ],
+        )
+        b.append(
+            "order_lines",
+            [
+                {
+                    "store_id": store_id,
+                    "order_id": "O1",
+                    "line_id": "1",
+                    "sku": "S",
+                    "quantity": 1,
+                    "item_price": amount,
+                    "currency": "USD",
+                }
+            ],
+        )
 
 
 def test_idempotency_key_records_a_job_once(workspace: Workspace, store_id: int) -> None:
     first, created = record_job(workspace, "alerts.evaluate", {}, idempotency_key="k-1")
-    again, created_again = record_job(workspace, "alerts.evaluate", {"store_id": 9},
-                                      idempotency_key="k-1")
+    again, created_again = record_job(
+        workspace, "alerts.evaluate", {"store_id": 9}, idempotency_key="k-1"
+    )
     assert created and not created_again and again.id == first.id and again.args == {}
     assert execute(workspace, first.id) == (Outcome.DONE, 0.0)
     assert execute(workspace, first.id) == (Outcome.SKIPPED, 0.0)  # a duplicate delivery
@@ -78,8 +106,7 @@ def test_embedded_runner_runs_the_alert_job(workspace: Workspace, store_id: int)
     runner = EmbeddedRunner(workspace.settings, poll_seconds=0.1, schedule=None)
     runner.start()
     try:
-        job = submit(workspace, "alerts.evaluate", {"store_id": store_id},
-                     idempotency_key="eval-1")
+        job = submit(workspace, "alerts.evaluate", {"store_id": store_id}, idempotency_key="eval-1")
         wait_for(lambda: job_row(workspace, job.id).status == "done", 60, "the job")
     finally:
         runner.stop()
@@ -94,8 +121,12 @@ def test_embedded_runner_runs_the_alert_job(workspace: Workspace, store_id: int)
 
 
 def test_failing_job_is_retried_then_failed(workspace: Workspace, store_id: int) -> None:
-    job, _ = record_job(workspace, "ingest.import_file",
-                        {"path": "/nonexistent.csv", "store_id": store_id}, max_attempts=2)
+    job, _ = record_job(
+        workspace,
+        "ingest.import_file",
+        {"path": "/nonexistent.csv", "store_id": store_id},
+        max_attempts=2,
+    )
     outcome, delay = execute(workspace, job.id)
     assert (outcome, delay) == (Outcome.RETRY, 10.0)
     row = job_row(workspace, job.id)
@@ -126,8 +157,10 @@ def _env(ws: Workspace, queue_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["LIANXING_HOME"] = str(ws.settings.home)
     env["LIANXING_QUEUE_URL"] = queue_url
-    for name, value in (("LIANXING_DATABASE_URL", ws.settings.database_url),
-                        ("LIANXING_WAREHOUSE_URL", ws.settings.warehouse_url)):
+    for name, value in (
+        ("LIANXING_DATABASE_URL", ws.settings.database_url),
+        ("LIANXING_WAREHOUSE_URL", ws.settings.warehouse_url),
+    ):
         if value:
             env[name] = value
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
@@ -140,8 +173,17 @@ def start_worker() -> Iterator[Callable[[Workspace, str], subprocess.Popen[bytes
 
     def start(ws: Workspace, queue_url: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lianxing", "worker", "--threads", "1", "--no-schedule",
-             "--module", "jobs_for_tests"],
+            [
+                sys.executable,
+                "-m",
+                "lianxing",
+                "worker",
+                "--threads",
+                "1",
+                "--no-schedule",
+                "--module",
+                "jobs_for_tests",
+            ],
             env=_env(ws, queue_url),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -161,13 +203,19 @@ def start_worker() -> Iterator[Callable[[Workspace, str], subprocess.Popen[bytes
 
 
 def queue_settings(ws: Workspace, queue_url: str) -> Workspace:
-    settings = Settings(home=ws.settings.home, database_url=ws.settings.database_url,
-                        warehouse_url=ws.settings.warehouse_url, queue_url=queue_url)
+    settings = Settings(
+        home=ws.settings.home,
+        database_url=ws.settings.database_url,
+        warehouse_url=ws.settings.warehouse_url,
+        queue_url=queue_url,
+    )
     return Workspace(settings)
 
 
 def test_alert_job_through_the_redis_queue(
-    workspace: Workspace, store_id: int, redis_queue_url: str,
+    workspace: Workspace,
+    store_id: int,
+    redis_queue_url: str,
     start_worker: Callable[[Workspace, str], subprocess.Popen[bytes]],
 ) -> None:
     write_gmv(workspace, store_id, 400.0)
@@ -177,8 +225,11 @@ def test_alert_job_through_the_redis_queue(
     try:
         job = submit(ws, "alerts.evaluate", {"store_id": store_id}, idempotency_key="q-eval-1")
         worker = start_worker(workspace, redis_queue_url)
-        wait_for(lambda: job_row(ws, job.id).status == "done", 90,
-                 f"the queued job ({job_row(ws, job.id).error})")
+        wait_for(
+            lambda: job_row(ws, job.id).status == "done",
+            90,
+            f"the queued job ({job_row(ws, job.id).error})",
+        )
         row = job_row(ws, job.id)
         assert row.worker == "dramatiq:redis" and row.attempts == 1
         assert row.result is not None
@@ -193,7 +244,9 @@ def test_alert_job_through_the_redis_queue(
 
 
 def test_worker_killed_mid_job_finishes_it_once_on_restart(
-    workspace: Workspace, tmp_path: Path, redis_queue_url: str,
+    workspace: Workspace,
+    tmp_path: Path,
+    redis_queue_url: str,
     start_worker: Callable[[Workspace, str], subprocess.Popen[bytes]],
 ) -> None:
     out, release = tmp_path / "out", tmp_path / "release"
@@ -206,8 +259,12 @@ def test_worker_killed_mid_job_finishes_it_once_on_restart(
             import jobs_for_tests  # noqa: F401 - registers test.write_once here too
         finally:
             sys.path.remove(str(HERE))
-        job = submit(ws, "test.write_once", {"out_dir": str(out), "release": str(release)},
-                     idempotency_key="write-once-1")
+        job = submit(
+            ws,
+            "test.write_once",
+            {"out_dir": str(out), "release": str(release)},
+            idempotency_key="write-once-1",
+        )
         wait_for(lambda: any(out.glob("attempt-1-*")), 90, "the first attempt to start")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -220,7 +277,9 @@ def test_worker_killed_mid_job_finishes_it_once_on_restart(
         attempts = sorted(p.name.split("-pid-")[0] for p in out.glob("attempt-*"))
         assert attempts == ["attempt-1", "attempt-2"]
         assert {p.name.split("-pid-")[1] for p in out.glob("attempt-*")} == {
-            str(first.pid), str(second.pid)}
+            str(first.pid),
+            str(second.pid),
+        }
         assert (out / "effect.log").read_text() == "write-once-1\n"  # the effect happened once
         # A stray duplicate message for the finished job is skipped.
         from lianxing.jobs.runner import _queue_for

@@ -437,10 +437,12 @@ def _apply(
     grace = dt.timedelta(seconds=rule.grace_seconds)
     repeat = dt.timedelta(seconds=rule.repeat_seconds) if rule.repeat_seconds else None
     for obs in observations:
-        row = existing.get(obs.dedup_key)
-        current = _instance_state(row) if row is not None else InstanceState()
+        found = existing.get(obs.dedup_key)
+        current = _instance_state(found) if found is not None else InstanceState()
         outcome = step(current, obs.breached, now, grace=grace, repeat=repeat)
-        if row is None:
+        if found is not None:
+            row = found
+        else:
             if outcome.transition is None:
                 continue  # an ok subject that never alerted needs no row
             row = AlertInstance(
@@ -623,7 +625,7 @@ def deliver_due(
                     AlertDelivery.status == "pending",
                 )
                 .values(attempts=attempts + 1, next_attempt_at=now + DELIVERY_LEASE)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
         if claimed != 1:
             continue
         _send_one(ws, delivery_id, attempts + 1, now, policy, run)

@@ -163,8 +163,9 @@ def read_kpi(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) -> list[
                 )
             else:
                 value = current
-                zh = f"{definition.name.zh} {period.label} = {_fmt(value)} {unit}, 条件 {op} {threshold:g}"
-                en = f"{definition.name.en} {period.label} = {_fmt(value)} {unit}, condition {op} {threshold:g}"
+                shown = f"{period.label} = {_fmt(value)} {unit}"
+                zh = f"{definition.name.zh} {shown}, 条件 {op} {threshold:g}"
+                en = f"{definition.name.en} {shown}, condition {op} {threshold:g}"
             observations.append(
                 Observation(
                     dedup_key=f"store:{store.id}",
@@ -277,8 +278,10 @@ def read_account_health(
                 store_id=store.id,
                 breached=breaches(op, value, threshold),
                 value=value,
-                summary_zh=f"账号健康 {metric} = {_fmt(value)}（{day.isoformat()}），条件 {op} {threshold:g}",
-                summary_en=f"account health {metric} = {_fmt(value)} ({day.isoformat()}), condition {op} {threshold:g}",
+                summary_zh=f"账号健康 {metric} = {_fmt(value)}（{day.isoformat()}），"
+                f"条件 {op} {threshold:g}",
+                summary_en=f"account health {metric} = {_fmt(value)} ({day.isoformat()}), "
+                f"condition {op} {threshold:g}",
                 details={"metric": metric, "snapshot_date": day.isoformat()},
             )
         )
@@ -322,8 +325,10 @@ def read_documents(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) ->
                 store_id=doc.store_id,
                 breached=days_left <= days_before,
                 value=float(days_left),
-                summary_zh=f"证件「{doc.title}」（{doc.doc_type}）{doc.expires_on.isoformat()} 到期，剩余 {days_left} 天",
-                summary_en=f"document '{doc.title}' ({doc.doc_type}) expires {doc.expires_on.isoformat()}, {days_left} day(s) left",
+                summary_zh=f"证件「{doc.title}」（{doc.doc_type}）{doc.expires_on.isoformat()} "
+                f"到期，剩余 {days_left} 天",
+                summary_en=f"document '{doc.title}' ({doc.doc_type}) expires "
+                f"{doc.expires_on.isoformat()}, {days_left} day(s) left",
                 details={"document": doc.id, "expires_on": doc.expires_on.isoformat()},
             )
         )
@@ -353,14 +358,17 @@ def read_sla(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) -> list[
             if due is None or done is not None:
                 continue
             overdue_hours = (ctx.now - due).total_seconds() / 3600
+            due_text = due.isoformat(" ", "minutes")
             observations.append(
                 Observation(
                     dedup_key=f"ticket:{ticket.id}:{kind}",
                     store_id=ticket.store_id,
                     breached=ctx.now > due,
                     value=round(overdue_hours, 2),
-                    summary_zh=f"服务工单 #{ticket.id}「{ticket.title}」{zh_word}期限 {due.isoformat(' ', 'minutes')} UTC，已超 {max(overdue_hours, 0):.1f} 小时",
-                    summary_en=f"service ticket #{ticket.id} '{ticket.title}' {en_word} due {due.isoformat(' ', 'minutes')} UTC, {max(overdue_hours, 0):.1f} h overdue",
+                    summary_zh=f"服务工单 #{ticket.id}「{ticket.title}」{zh_word}期限 "
+                    f"{due_text} UTC，已超 {max(overdue_hours, 0):.1f} 小时",
+                    summary_en=f"service ticket #{ticket.id} '{ticket.title}' {en_word} due "
+                    f"{due_text} UTC, {max(overdue_hours, 0):.1f} h overdue",
                     details={"ticket": ticket.id, "kind": kind, "due_at": due.isoformat()},
                 )
             )
@@ -381,8 +389,10 @@ def read_integrity(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) ->
             store_id=flag.store_id,
             breached=flag.score >= min_score,
             value=flag.score,
-            summary_zh=f"数据真实性标记 #{flag.id}（{flag.rule}，{flag.subject}）：{flag.explanation_zh}",
-            summary_en=f"integrity flag #{flag.id} ({flag.rule}, {flag.subject}): {flag.explanation_en}",
+            summary_zh=f"数据真实性标记 #{flag.id}（{flag.rule}，{flag.subject}）："
+            f"{flag.explanation_zh}",
+            summary_en=f"integrity flag #{flag.id} ({flag.rule}, {flag.subject}): "
+            f"{flag.explanation_en}",
             details={"flag": flag.id, "rule": flag.rule},
         )
         for flag in flags

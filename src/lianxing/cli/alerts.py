@@ -82,13 +82,13 @@ def channel_add(
     name: str = typer.Option(..., help="a name, e.g. 运营群 / ops group"),
     kind: str = typer.Option(..., help="email, webhook, feishu, dingtalk, wecom or slack"),
     locale: str = typer.Option("zh", help="language of the messages: zh or en"),
-    setting: list[str] = typer.Option(
+    setting: list[str] = typer.Option(  # noqa: B008
         [],
         "--set",
         help="plain setting NAME=VALUE (e-mail: host, port, security, username, "
         "sender, recipients)",
     ),
-    secret: list[str] = typer.Option(
+    secret: list[str] = typer.Option(  # noqa: B008
         [], "--secret", help="secret setting NAME=VALUE, stored encrypted (url, secret, password)"
     ),
     as_json: bool = typer.Option(False, "--json"),
@@ -147,14 +147,14 @@ def rule_add(
     team: int | None = typer.Option(None, help="scope: an organisation's (or agency's) stores"),
     all_stores: bool = typer.Option(False, "--all", help="scope: all stores"),
     severity: str = typer.Option("warning", help="info, warning or critical"),
-    param: list[str] = typer.Option(
+    param: list[str] = typer.Option(  # noqa: B008
         [],
         help="NAME=VALUE, e.g. kpi=roas op='<' threshold=2.5 period=month; "
         "metric=order_defect_rate; days_before=30; statuses=warning,bad; min_score=0.5",
     ),
     grace: str = typer.Option("0s", help="how long the condition must hold before firing"),
     repeat: str | None = typer.Option(None, help="remind every … while firing and not acked"),
-    channel: list[int] = typer.Option([], help="channel id to notify (repeatable)"),
+    channel: list[int] = typer.Option([], help="channel id to notify (repeatable)"),  # noqa: B008
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add an alert rule / 添加告警规则."""
@@ -227,7 +227,7 @@ def rule_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @alert_app.command("list")
 def alert_list(
-    state: list[str] = typer.Option(
+    state: list[str] = typer.Option(  # noqa: B008
         [], help="pending, firing, resolved, ok (repeatable; default pending and firing)"
     ),
     all_states: bool = typer.Option(False, "--all", help="every state"),
@@ -325,7 +325,7 @@ def alert_silence(
     actor: str = typer.Option("cli"),
 ) -> None:
     """Silence an alert's notifications until a time / 静默告警至某时."""
-    if sum(x is not None and x is not False for x in (until, duration, lift or None)) != 1:
+    if [until is not None, duration is not None, lift].count(True) != 1:
         fail("give exactly one of --until TIME, --for DURATION or --lift")
     end: dt.datetime | None = None
     if until is not None:

@@ -22,7 +22,7 @@ from lianxing.jobs.runner import EmbeddedRunner, QueueWorker, Schedule
 @app.command("worker")
 def worker(
     threads: int = typer.Option(2, help="jobs run at the same time"),
-    module: list[str] = typer.Option(
+    module: list[str] = typer.Option(  # noqa: B008
         [], help="extra Python module defining job functions (repeatable)"
     ),
     no_schedule: bool = typer.Option(

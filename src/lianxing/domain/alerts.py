@@ -170,9 +170,8 @@ def check_params(kind: RuleKind, params: Mapping[str, Any]) -> dict[str, Any]:
         "",
         *ACCOUNT_HEALTH_METRICS,
     ):
-        problems.append(
-            f"param metric={params['metric']!r}: expected one of {', '.join(ACCOUNT_HEALTH_METRICS)}"
-        )
+        expected = ", ".join(ACCOUNT_HEALTH_METRICS)
+        problems.append(f"param metric={params['metric']!r}: expected one of {expected}")
     if kind in (RuleKind.TARGET_STATUS, RuleKind.PACE):
         statuses = params.get("statuses", ["bad"] if kind is RuleKind.PACE else ["warning", "bad"])
         if isinstance(statuses, str):

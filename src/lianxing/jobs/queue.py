@@ -85,7 +85,7 @@ class JobQueue:
         self.spec = parse_queue_url(url)
         self.settings = settings
         if self.spec.kind == "redis":
-            self.broker: dramatiq.Broker = RedisBroker(
+            self.broker: dramatiq.Broker = RedisBroker(  # type: ignore[no-untyped-call]
                 url=self.spec.broker_url,
                 namespace=self.spec.namespace,
                 heartbeat_timeout=self.spec.heartbeat_timeout_ms,

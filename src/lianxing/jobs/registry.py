@@ -28,7 +28,7 @@ JOBS: dict[str, JobFunction] = {}
 SHIPPED_MODULES = ("lianxing.jobs.functions",)
 
 
-class UnknownJob(LookupError):  # noqa: N818 - reads as the condition it reports
+class UnknownJob(LookupError):
     """No job function has this name (a worker without the module that defines it)."""
 
 

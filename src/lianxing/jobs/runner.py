@@ -172,7 +172,7 @@ class EmbeddedRunner:
                 if self.schedule is not None:
                     run_schedule(self.workspace, self.schedule)
                 ran = self.run_pending()
-            except Exception:  # noqa: BLE001 - the runner must outlive one bad pass
+            except Exception:
                 log.exception("embedded job runner pass failed")
                 ran = 0
             if not ran:
@@ -216,7 +216,7 @@ class QueueWorker:
                     if self.schedule is not None:
                         run_schedule(ws, self.schedule)
                     self._sweep(ws)
-                except Exception:  # noqa: BLE001 - keep consuming when the schedule fails
+                except Exception:
                     log.exception("worker schedule pass failed")
                 self._stop.wait(5.0)
         finally:

@@ -168,11 +168,12 @@ def due_jobs(ws: Workspace, now: dt.datetime | None = None, limit: int = 20) -> 
 def requeue_running(ws: Workspace, *, older_than: dt.datetime) -> int:
     """Jobs left ``running`` by a process that died (embedded runner start-up)."""
     with ws.session() as session:
-        return session.execute(
+        count: int = session.execute(
             update(Job)
             .where(Job.status == JobStatus.RUNNING.value, Job.started_at < older_than)
             .values(status=JobStatus.QUEUED.value)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
+        return count
 
 
 def _claim(ws: Workspace, job_id: str, worker: str) -> tuple[Job, int] | None:
@@ -195,7 +196,7 @@ def _claim(ws: Workspace, job_id: str, worker: str) -> tuple[Job, int] | None:
                 started_at=utcnow(),
                 worker=worker,
             )
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if claimed != 1:
             return None
         session.expunge(row)
@@ -213,7 +214,7 @@ def execute(ws: Workspace, job_id: str, *, worker: str = "embedded") -> tuple[Ou
         fn = get_job(row.kind)
         # Round-trip through JSON: what is stored is exactly what a reader gets back.
         result = json.loads(json.dumps(fn(ctx, **row.args) or {}, default=str))
-    except Exception as exc:  # noqa: BLE001 - any failure of a job is recorded, not raised
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.warning("job %s (%s) attempt %s failed: %s", job_id, row.kind, attempt, error)
         final = attempt >= row.max_attempts or isinstance(exc, UnknownJob)

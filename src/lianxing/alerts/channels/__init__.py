@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lianxing.alerts.channels import dingtalk, email, feishu, slack, wecom, webhook
+from lianxing.alerts.channels import dingtalk, email, feishu, slack, webhook, wecom
 from lianxing.alerts.channels.base import (
     Channel,
     ChannelConfigError,
