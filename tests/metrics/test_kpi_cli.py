@@ -1,4 +1,7 @@
-"""`lianxing kpi` and `lianxing metrics` end to end on a real workspace (SQLite + DuckDB, or PostgreSQL)."""
+"""`lianxing kpi` and `lianxing metrics` end to end on a real workspace.
+
+The workspace is SQLite + DuckDB or PostgreSQL (the ``workspace`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def shop(workspace: Workspace) -> Workspace:
         ("US", "Amazon US", "2026-10-01"),
         ("DE", "Amazon DE", "2026-09-01"),
     ):
-        code, out, err = _run(
+        code, _, err = _run(
             "store",
             "add",
             "--platform",

@@ -72,14 +72,15 @@ def test_all_problems_reported_with_file_and_line(tmp_path: Path) -> None:
         tmp_path,
         "bad.yaml",
         "id: bad\nname: {zh: 坏}\ndescription: {zh: x, en: y}\nunit: percent\ndirection: higher\n"
-        "kind: ratio\nformula: gmv / nothing\noptions:\n  refunds: sometimes\n  colour: red\nextra: 1\n",
+        "kind: ratio\nformula: gmv / nothing\noptions:\n  refunds: sometimes\n  colour: red\n"
+        "extra: 1\n",
     )
     catalog = load_files([bad])
     messages = [str(i) for i in catalog.issues]
     assert f"{bad}:2: name must have exactly the keys zh and en" in messages
     assert (
-        f"{bad}:4: unit 'percent' is not allowed; expected one of currency, count, ratio, hours, score"
-        in messages
+        f"{bad}:4: unit 'percent' is not allowed; "
+        "expected one of currency, count, ratio, hours, score" in messages
     )
     assert any(
         m.startswith(f"{bad}:9: option refunds: 'sometimes' is not allowed") for m in messages
@@ -138,7 +139,8 @@ def test_workspace_definitions_extend_the_catalog(tmp_path: Path) -> None:
             id="ad_share",
             formula="ad_sales / gmv",
             options=(
-                "  refunds: gross\n  refund_attribution: refund_date\n  cancelled: exclude\n  include_shipping: false\n"
+                "  refunds: gross\n  refund_attribution: refund_date\n  cancelled: exclude\n"
+                "  include_shipping: false\n"
                 "  include_tax: true\n  currency: USD\n  timezone: marketplace"
             ),
         ),

@@ -57,7 +57,7 @@ def kpi(
     kpi_ids: str | None = typer.Option(
         None, "--kpi", help="comma-separated KPI ids (default: all)"
     ),
-    option: list[str] = typer.Option(
+    option: list[str] | None = typer.Option(  # noqa: B008 - Typer declares options this way
         [], "--option", help="NAME=VALUE, e.g. refunds=net (repeatable)"
     ),
     as_of: str | None = typer.Option(
@@ -72,7 +72,7 @@ def kpi(
         parsed = parse_period(period, as_of=parse_date(as_of, "--as-of") or dt.date.today())
     except PeriodError as exc:
         fail(str(exc))
-    options = _options(option)
+    options = _options(option or [])
     selected = [k.strip() for k in kpi_ids.split(",") if k.strip()] if kpi_ids else None
     ws = workspace()
     try:
@@ -95,7 +95,8 @@ def kpi(
         unknown = [sid for sid in scope.store_ids if sid not in known]
         if unknown:
             fail(
-                f"--store: no store with id {', '.join(map(str, unknown))} (see `lianxing store list`)"
+                f"--store: no store with id {', '.join(map(str, unknown))} "
+                "(see `lianxing store list`)"
             )
         catalog = catalog_for(ws.settings.home_dir)
         if catalog.issues:

@@ -16,6 +16,7 @@ from lianxing.metrics.docs import render_kpi_docs
 from lianxing.metrics.loader import load_files
 from lianxing.metrics.service import catalog_for
 
+DEFAULT_DOCS = Path("docs/kpis.md")
 metrics_app = typer.Typer(help="KPI 定义 / KPI definitions", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
 
@@ -63,7 +64,9 @@ def metrics_list(
 
 @metrics_app.command("validate")
 def metrics_validate(
-    files: list[Path] = typer.Argument(None, help="definition files; default: shipped + workspace"),
+    files: list[Path] | None = typer.Argument(  # noqa: B008 - Typer declares arguments this way
+        None, help="definition files; default: shipped + workspace"
+    ),
 ) -> None:
     """Check KPI definitions; print every problem with file and line. 校验 KPI 定义"""
     catalog = load_files(files) if files else catalog_for(_home())
@@ -76,8 +79,8 @@ def metrics_validate(
 
 @metrics_app.command("docs")
 def metrics_docs(
-    output: Path = typer.Option(
-        Path("docs/kpis.md"), "-o", "--output", help="file to write ('-' = stdout)"
+    output: Path = typer.Option(  # noqa: B008 - a Path option
+        DEFAULT_DOCS, "-o", "--output", help="file to write ('-' = stdout)"
     ),
 ) -> None:
     """Write docs/kpis.md from the shipped definitions. 生成 KPI 文档"""

@@ -92,7 +92,8 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec(
             "refund_attribution",
             ("refund_date", "order_date"),
-            "refunds count in the period they were issued (refund_date) or of their order (order_date)",
+            "refunds count in the period they were issued (refund_date) "
+            "or of their order (order_date)",
             "退款计入退款发生的期间（refund_date）或原订单所在期间（order_date）",
         ),
         OptionSpec(
@@ -116,7 +117,8 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec(
             "include_tax",
             (True, False),
-            "true: item prices as the platform reports them; false: item (and shipping) tax taken out "
+            "true: item prices as the platform reports them; "
+            "false: item (and shipping) tax taken out "
             "(for marketplaces whose prices include VAT)",
             "true：按平台报告的价格；false：扣除商品（及运费）税费（适用于含增值税价格的站点）",
         ),
@@ -405,7 +407,8 @@ def parse_formula(text: str) -> Formula:
         elif other.strip():
             if other not in "+-*/()":
                 raise FormulaError(
-                    f"unexpected character {other!r} (allowed: ids, numbers, + - * / and parentheses)"
+                    f"unexpected character {other!r} "
+                    "(allowed: ids, numbers, + - * / and parentheses)"
                 )
             tokens.append(("op", other))
     position = 0

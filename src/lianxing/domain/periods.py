@@ -20,7 +20,6 @@ Syntax accepted by :func:`parse_period` (the CLI and API use it)::
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from dataclasses import dataclass, replace
 from enum import StrEnum

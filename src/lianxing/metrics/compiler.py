@@ -18,14 +18,15 @@ zone is ever involved.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import ibis
-import pyarrow as pa
 import ibis.expr.types as ir
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from lianxing.domain.periods import OffsetSegment, offset_segments
@@ -116,7 +117,7 @@ class FactQueries:
                 return ibis.literal(segments[0].offset_minutes, "int32")
             branches = [
                 (ts < nxt.start_utc, ibis.literal(cur.offset_minutes, "int32"))
-                for cur, nxt in zip(segments, segments[1:], strict=False)
+                for cur, nxt in itertools.pairwise(segments)
             ]
             return ibis.cases(*branches, else_=ibis.literal(segments[-1].offset_minutes, "int32"))
 
@@ -168,7 +169,7 @@ class FactQueries:
 
     def _drop(self, name: str) -> None:
         # Backend.drop_table mis-renders temporary tables on DuckDB 2; plain SQL works on all.
-        result = self.backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')  # type: ignore[attr-defined]
+        result = self.backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
         if self.backend.name == "postgres":  # a cursor there (on DuckDB: the connection itself)
             result.close()
 
@@ -263,7 +264,7 @@ class FactQueries:
         )
 
     def cogs(self, orders: ir.Table) -> ir.Table:
-        """Quantity × the unit cost valid on the order day (the latest ``valid_from`` not after it)."""
+        """Quantity × the unit cost valid on the order day (latest ``valid_from`` not after it)."""
         costs = self.table("cogs")
         following = ibis.window(group_by=[costs.store_id, costs.sku], order_by=costs.valid_from)
         periods = costs.select(
@@ -351,7 +352,7 @@ class FactQueries:
         )
 
     def first_response_median(self, scoped_bounds: ir.Table) -> ir.Table:
-        """Median per (scope, period): a median of several stores is taken over all their tickets."""
+        """Median per (scope, period); for several stores, the median over all their tickets."""
         tickets = self._localised(
             "cs_tickets", "opened_ts", "store_id", "opened_ts", "first_response_ts"
         )
@@ -369,7 +370,7 @@ class FactQueries:
 def bounds_table(
     rows: Sequence[tuple[int, int, dt.date, dt.date]], *, scoped: bool = False
 ) -> ir.Table:
-    """(store_id, period index, first day, end day) rows, or (scope, store_id, period, ...) if scoped."""
+    """Rows (store_id, period, first day, end day), or (scope, store_id, ...) if scoped."""
     columns = ["store_id", "period", "start", "end"]
     schema = {"store_id": "int64", "period": "int64", "start": "date", "end": "date"}
     if scoped:

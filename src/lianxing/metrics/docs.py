@@ -15,6 +15,12 @@ def _options(definition: KpiDefinition) -> str:
     )
 
 
+def _better(definition: KpiDefinition) -> str:
+    if definition.direction.value == "higher":
+        return "越高越好 higher is better"
+    return "越低越好 lower is better"
+
+
 def render_kpi_docs(catalog: Catalog) -> str:
     lines = [
         "# KPI 定义 / KPI definitions",
@@ -25,7 +31,8 @@ def render_kpi_docs(catalog: Catalog) -> str:
         "每个 KPI 的版本就是其定义内容的哈希（sha256）；合同和报告引用该哈希。",
         "A KPI's version is the hash (sha256) of its definition; contracts and reports cite it.",
         "",
-        "比率的分母为零时，值为空（「zero denominator」），不是 0。多店铺合计时，比率由各部分之和重新计算，"
+        "比率的分母为零时，值为空（「zero denominator」），不是 0。"
+        "多店铺合计时，比率由各部分之和重新计算，"
         "从不对比率求平均。",
         'A ratio with a zero denominator is null ("zero denominator"), never 0. For several stores '
         "together, ratios are recomputed from the summed parts, never averaged.",
@@ -44,8 +51,7 @@ def render_kpi_docs(catalog: Catalog) -> str:
             "",
             f"## {d.id}",
             "",
-            f"**{d.name.zh} / {d.name.en}** — {d.kind.value}, {d.unit.value}, "
-            f"{'越高越好 higher is better' if d.direction.value == 'higher' else '越低越好 lower is better'}",
+            f"**{d.name.zh} / {d.name.en}** — {d.kind.value}, {d.unit.value}, {_better(d)}",
             "",
             f"- 中文：{d.description.zh}",
             f"- English: {d.description.en}",

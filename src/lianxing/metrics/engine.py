@@ -32,9 +32,9 @@ from ibis.backends import BaseBackend
 
 from lianxing.domain.kpi import (
     MEASURES,
-    OPTIONS,
     NO_DATA,
     NOT_ACROSS_STORES,
+    OPTIONS,
     ZERO_DENOMINATOR,
     BinOp,
     Formula,
@@ -65,7 +65,7 @@ REASONS = {
 ROLES = ("current", "previous", "last_year")
 
 
-class FxRateMissing(ValueError):  # noqa: N818 - reads as the condition it reports
+class FxRateMissing(ValueError):
     """Money cannot be converted: no rate for a currency on a day."""
 
     def __init__(self, currency: str, day: dt.date, reporting: str) -> None:
@@ -152,6 +152,15 @@ Frame = dict[str, np.ndarray[Any, Any]]
 NULL), text as object arrays. Plain numpy keeps pandas out of the runtime."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    periods: list[Period]
+    scopes: list[Scope]
+    kpis: list[str] | None
+    options: dict[str, OptionValue]
+    compare: bool
+
+
 @dataclass(slots=True)
 class _CubeState:
     window: Window
@@ -177,7 +186,7 @@ class KpiEngine:
         self.catalog = catalog
         self.stores = {s.store_id: s for s in stores}
         self._cubes: dict[str, _CubeState] = {}  # by timezone mode
-        self._last: dict[str, Any] | None = None
+        self._last: _Request | None = None
 
     # -- public ------------------------------------------------------------------------
     def compute(
@@ -189,16 +198,12 @@ class KpiEngine:
         options: Mapping[str, OptionValue] | None = None,
         compare: bool = True,
     ) -> KpiMatrix:
-        request = {
-            "periods": list(periods),
-            "scopes": list(scopes),
-            "kpis": list(kpis) if kpis else None,
-            "options": dict(options or {}),
-            "compare": compare,
-        }
+        request = _Request(
+            list(periods), list(scopes), list(kpis) if kpis else None, dict(options or {}), compare
+        )
         self._cubes.clear()
         self._last = request
-        return self._compute(**request)
+        return self._compute(request)
 
     def refresh(self, changed_since: dt.datetime) -> KpiMatrix:
         """Recompute the last matrix after facts from ``changed_since`` (naive UTC) on changed.
@@ -210,23 +215,18 @@ class KpiEngine:
             raise KpiRequestError("nothing to refresh: compute a matrix first")
         for mode, state in self._cubes.items():
             self._refresh_cubes(mode, state, changed_since)
-        return self._compute(**self._last)
+        return self._compute(self._last)
 
     # -- request handling --------------------------------------------------------------
-    def _compute(
-        self,
-        *,
-        periods: list[Period],
-        scopes: list[Scope],
-        kpis: list[str] | None,
-        options: dict[str, OptionValue],
-        compare: bool,
-    ) -> KpiMatrix:
+    def _compute(self, request: _Request) -> KpiMatrix:
+        periods, scopes, kpis = request.periods, request.scopes, request.kpis
+        options, compare = request.options, request.compare
         selected = kpis or list(self.catalog.definitions)
         unknown = [k for k in selected if k not in self.catalog.definitions]
         if unknown:
             raise KpiRequestError(
-                f"unknown KPI {', '.join(unknown)}; expected one of {', '.join(self.catalog.definitions)}"
+                f"unknown KPI {', '.join(unknown)}; "
+                f"expected one of {', '.join(self.catalog.definitions)}"
             )
         _check_options(options)
         store_ids = sorted({sid for scope in scopes for sid in scope.store_ids})
@@ -392,7 +392,7 @@ class KpiEngine:
         state.changed_from = from_day.toordinal()
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
-        """The earliest purchase day (UTC, a day early) of orders with refunds/returns since ``since``."""
+        """Earliest purchase day (UTC, minus a day) of orders refunded/returned since ``since``."""
         days: list[dt.date] = []
         orders = self.table("orders")
         for name, column in (("refunds", "refund_ts"), ("returns", "return_ts")):
@@ -429,6 +429,7 @@ class KpiEngine:
         position = {s.store_id: i for i, s in enumerate(stores)}
         rows: list[tuple[Any, ...]] = []
         for i in wanted:
+            members: list[tuple[int, ...]]
             if scopes is None:
                 members = [(s.store_id,) for s in stores]
             else:

@@ -18,6 +18,7 @@ import yaml
 from lianxing.domain.kpi import (
     MEASURES,
     OPTIONS,
+    BinOp,
     Direction,
     FormulaError,
     KpiDefinition,
@@ -119,7 +120,8 @@ def load_files(files: Iterable[Path]) -> Catalog:
                 Issue(
                     entry.path,
                     entry.lines.get("id", 1),
-                    f"id {kpi_id!r} is already defined in {parsed[kpi_id].path}; ids must be unique",
+                    f"id {kpi_id!r} is already defined in {parsed[kpi_id].path}; "
+                    "ids must be unique",
                 )
             )
             continue
@@ -196,7 +198,8 @@ def _check_fields(entry: _Parsed, issues: list[Issue]) -> KpiDefinition | None:
         if kpi_id != Path(path).stem:
             problem(
                 "id",
-                f"id {kpi_id!r} differs from the file name {Path(path).name!r}; expected {Path(path).stem!r}",
+                f"id {kpi_id!r} differs from the file name {Path(path).name!r}; "
+                f"expected {Path(path).stem!r}",
             )
         if kpi_id in MEASURES:
             problem("id", f"id {kpi_id!r} is the name of a measure; choose another id")
@@ -287,6 +290,8 @@ def _text(value: object, key: str, problem: Any) -> Text | None:
 
 def _enum(enum: type[_E], value: object, key: str, problem: Any) -> _E | None:
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return enum(value)
     except ValueError:
         problem(
@@ -337,7 +342,8 @@ def _check_references(
                 Issue(
                     path,
                     line(kpi_id, "options"),
-                    f"option {name!r} changes this KPI's number and must be declared with its default",
+                    f"option {name!r} changes this KPI's number "
+                    "and must be declared with its default",
                 )
             )
         for name in sorted(set(definition.options) - needed):
@@ -402,11 +408,11 @@ def _check_kind(
                     problem(f"{name!r} does not add up over days and stores")
         case KpiKind.RATIO:
             if not (
-                hasattr(formula, "op")
+                isinstance(formula, BinOp)
                 and formula.op == "/"
-                and isinstance(formula.left, Ref)  # type: ignore[union-attr]
+                and isinstance(formula.left, Ref)
                 and isinstance(formula.right, Ref)
-            ):  # type: ignore[union-attr]
+            ):
                 problem("the formula must be 'numerator / denominator'")
         case KpiKind.SNAPSHOT | KpiKind.MEDIAN:
             wanted = Rollup.LATEST if definition.kind is KpiKind.SNAPSHOT else Rollup.MEDIAN
