@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from lianxing.agencies.freeze import frozen_grant_ids
 from lianxing.db.audit import record
 from lianxing.db.models import AccessGrant, Membership, Organisation, Store, User
 from lianxing.domain.access import (
@@ -151,7 +152,10 @@ def _agency_grants(
     query = select(AccessGrant).where(AccessGrant.agency_org_id.in_(agency_ids))
     if store_ids is not None:
         query = query.where(AccessGrant.store_id.in_(store_ids))
-    return [_grant_facts(g) for g in session.scalars(query)]
+    grants = list(session.scalars(query))
+    # A grant suspended by a sensitive-operation freeze gives no access while it lasts.
+    frozen = frozen_grant_ids(session, [g.id for g in grants])
+    return [_grant_facts(g) for g in grants if g.id not in frozen]
 
 
 def visible_stores(

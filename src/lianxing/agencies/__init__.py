@@ -1,0 +1,1 @@
+"""Choosing and holding an agency: profiles, case studies, grant freezes, buy vs build."""
