@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lianxing.agencies.service import case_statuses
 from lianxing.cli.app import app
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
 from lianxing.contracts.document import DocumentError
@@ -69,7 +70,11 @@ def contract_check(
     except WorkspaceError:
         ws = None  # checking a file needs no workspace; its own KPIs are added when there is one
     try:
-        report = check_contract(file, workspace_catalog(ws))
+        cases = None
+        if ws is not None:
+            with ws.session() as session:
+                cases = case_statuses(session)
+        report = check_contract(file, workspace_catalog(ws), cases)
     except DocumentError as exc:
         _fail_lines(exc.lines)
     finally:

@@ -74,10 +74,13 @@ class CheckReport:
         }
 
 
-def check_contract(path: Path, catalog: Catalog) -> CheckReport:
-    """The risk audit of a contract file (raises DocumentError for malformed files)."""
+def check_contract(
+    path: Path, catalog: Catalog, cases: Mapping[int, str] | None = None
+) -> CheckReport:
+    """The risk audit of a contract file (raises DocumentError for malformed files);
+    ``cases`` gives the workspace's case-study statuses by id (see ``agencies.service``)."""
     contract, document = load_contract(path)
-    findings = audit(contract, catalog_facts(catalog))
+    findings = audit(contract, catalog_facts(catalog), cases)
     return CheckReport(
         document.file, contract, findings, [document.line_of(f.path) for f in findings]
     )
