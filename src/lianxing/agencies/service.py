@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lianxing.contracts.tickets import sla_breaches
 from lianxing.db.audit import record
 from lianxing.db.models import Organisation, Store
 from lianxing.db.models_agency import AgencyDocument, AgencyProfile, AgencyRecord, CaseStudy
@@ -181,6 +182,8 @@ def service_record(session: Session, profile: AgencyProfile) -> dict[str, Any]:
     contract_ids = session.scalars(
         select(Contract.id).where(Contract.agency_registration == profile.credit_code)
     ).all()
+    for contract_id in contract_ids:
+        sla_breaches(session, contract_id=contract_id)  # record deadlines passed by now
     tickets = session.scalars(
         select(ServiceTicket).where(ServiceTicket.contract_id.in_(contract_ids))
     ).all()
