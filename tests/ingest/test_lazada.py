@@ -7,10 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from marketplace_helpers import FIXTURES, by, cli, new_store, run_format
 
 from lianxing.config import Settings
-from lianxing.ingest.files.reading import read_head
+from lianxing.ingest.files import reading
+from lianxing.ingest.files.base import ImportContext
+from lianxing.ingest.files.reading import Source, read_head
 from lianxing.ingest.files.registry import detect, get_format
 
 PAYLOADS = FIXTURES / "lazada" / "orders_and_items.json"
@@ -127,7 +130,46 @@ def test_seller_center_export_in_gbk_csv(tmp_path: Path) -> None:
     assert order["purchase_ts"] == datetime(2024, 3, 1, 2, 15)
     lines = by(facts["order_lines"], "line_id")
     assert (lines["1001"]["quantity"], lines["1001"]["item_price"]) == (1, Decimal("20.0000"))
-    assert [r["status"] for r in facts["orders"]] == ["delivered", "cancelled"]  # per row
+    # One order, a delivered and a cancelled unit: delivered (cancelled units do not count).
+    assert [r["status"] for r in facts["orders"]] == ["delivered", "delivered"]
+
+
+def test_export_order_status_combines_its_lines_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ~2 rows per chunk, so an order's lines are spread over several chunks.
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 160)
+    header = "orderItemId,orderNumber,sellerSku,createTime,unitPrice,status"
+    lines = [
+        ("1", "A", "shipped"),
+        ("2", "B", "canceled"),
+        ("3", "C", "pending"),
+        ("4", "A", "delivered"),
+        ("5", "B", "failed delivery"),
+        ("6", "C", "delivered"),  # C: pending + delivered → the least advanced, unshipped
+        ("7", "A", "canceled"),  # A: shipped + delivered, one unit cancelled → shipped
+        ("8", "D", "delivered"),
+    ]
+    path = tmp_path / "lazada_orders.csv"
+    path.write_text(
+        "\n".join(
+            [header]
+            + [f"{i},{o},SKU-{i},01 Mar 2024 10:15,1.00,{status}" for i, o, status in lines]
+        ),
+        encoding="utf-8",
+    )
+    facts, ctx = run_format(get_format("lazada.order_export"), path, currency="MYR")
+    assert not ctx.problems, ctx.problems.lines()
+    last_row_wins = {r["order_id"]: r["status"] for r in facts["orders"]}  # as the writer does
+    assert last_row_wins == {
+        "A": "shipped",
+        "B": "cancelled",  # every unit cancelled
+        "C": "unshipped",
+        "D": "delivered",
+    }
+    ctx = ImportContext(file=path.name, store_id=7, currency="MYR")
+    chunks = [name for name, _ in get_format("lazada.order_export").parse(Source(path), ctx)]
+    assert chunks.count("orders") >= 3  # the lines of A, B and C really were in several
 
 
 def test_cli_rejects_export_with_bad_price(workspace_settings: Settings, tmp_path: Path) -> None:

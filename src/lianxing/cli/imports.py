@@ -1,4 +1,4 @@
-"""``lianxing import FILE --store ID [--format ...] [--dry-run] [--json]``."""
+"""``lianxing import FILE --store ID [--format ID | --mapping FILE] [--dry-run] [--json]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,8 @@ from rich.table import Table
 
 from lianxing.cli.app import app
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
+from lianxing.ingest.files.base import ReportFormat
+from lianxing.ingest.files.mapping import MappingError, load_format
 from lianxing.ingest.files.problems import ImportRejected
 from lianxing.ingest.files.registry import formats
 from lianxing.ingest.service import ImportInputError, ImportOptions, ImportResult, import_file
@@ -65,6 +67,13 @@ def import_command(
     format_id: str | None = typer.Option(
         None, "--format", help="report format id; detected from the file when omitted"
     ),
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="column-mapping YAML to read the file with (docs/import-mappings.md) / 列映射文件",
+        ),
+    ] = None,
     date_from: str | None = typer.Option(
         None, "--from", help="first day the report covers (reports without dates), YYYY-MM-DD"
     ),
@@ -79,11 +88,19 @@ def import_command(
     what was expected), exit code 2, nothing written.
     """
     if list_formats:
-        for fmt in formats().values():
-            print(f"{fmt.id}\t{fmt.name_zh} / {fmt.name_en}")
+        for known in formats().values():
+            print(f"{known.id}\t{known.name_zh} / {known.name_en}")
         return
     period_from = parse_date(date_from, "--from")
     period_to = parse_date(date_to, "--to")
+    fmt: str | ReportFormat | None = format_id
+    if mapping is not None:
+        if format_id is not None:
+            fail("give either --format or --mapping, not both / --format 与 --mapping 只能选一个")
+        try:
+            fmt = load_format(mapping)
+        except MappingError as exc:
+            _fail_lines(str(exc))
     ws = workspace()
     try:
         with _progress(file) if file.is_file() else _no_progress() as progress:
@@ -91,14 +108,14 @@ def import_command(
                 ws,
                 file,
                 store,
-                format_id=format_id,
+                format_id=fmt,
                 dry_run=dry_run,
                 options=ImportOptions(
                     period_from=period_from, period_to=period_to, progress=progress
                 ),
             )
     except ImportInputError as exc:
-        fail(str(exc))
+        _fail_lines(str(exc))
     except ImportRejected as exc:
         lines = exc.problems.lines()
         print(
@@ -120,3 +137,11 @@ def import_command(
 @contextmanager
 def _no_progress() -> Iterator[None]:
     yield None
+
+
+def _fail_lines(message: str) -> NoReturn:
+    """``fail`` for a message of several problems: one ``error:`` line each, exit 2."""
+    *first, last = message.splitlines() or [message]
+    for line in first:
+        print(f"error: {line}", file=sys.stderr)
+    fail(last)

@@ -26,9 +26,10 @@ from lianxing.domain.accounts import ImportStatus
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.time import utcnow
 from lianxing.ingest.files.base import ImportContext, ReportFormat
+from lianxing.ingest.files.mapping import MappingError
 from lianxing.ingest.files.problems import ImportRejected
 from lianxing.ingest.files.reading import Source, UnreadableFile
-from lianxing.ingest.files.registry import FormatError, detect, get_format
+from lianxing.ingest.files.registry import FormatError, detect, get_format, workspace_formats
 from lianxing.warehouse import WriteStats
 from lianxing.workspace import Workspace
 
@@ -106,10 +107,26 @@ def _writes_store_facts(fmt: ReportFormat) -> bool:
     return any("store_id" in FACT_TABLES[t].column_names for t in fmt.tables)
 
 
-def resolve_format(source: Source, format_id: str | None) -> ReportFormat:
+def mappings_dir(workspace: Workspace) -> Path:
+    """The workspace's own mapping files: ``<LIANXING_HOME>/mappings/<format id>.yaml``."""
+    return workspace.settings.home_dir / "mappings"
+
+
+def resolve_format(
+    source: Source,
+    fmt: str | ReportFormat | None,
+    mappings: Path | None = None,
+) -> ReportFormat:
+    """``fmt`` itself when it is a format object (``--mapping``: no detection), the format
+    with that id, or the one detected from the file; among the shipped formats with the
+    mapping files in ``mappings`` applied.
+    """
+    if isinstance(fmt, ReportFormat):
+        return fmt
     try:
-        return get_format(format_id) if format_id else detect(source.head)
-    except FormatError as exc:
+        available = workspace_formats(mappings) if mappings is not None else None
+        return get_format(fmt, available) if fmt else detect(source.head, available)
+    except (FormatError, MappingError) as exc:
         raise ImportInputError(str(exc)) from exc
 
 
@@ -117,11 +134,14 @@ def import_file(
     workspace: Workspace,
     path: Path,
     store_id: int | None,
-    format_id: str | None = None,
+    format_id: str | ReportFormat | None = None,
     dry_run: bool = False,
     options: ImportOptions | None = None,
 ) -> ImportResult:
     """Validate and import ``path`` for ``store_id``; see the module docstring.
+
+    ``format_id`` is a format id, a format object (e.g. ``mapping.load_format(path)`` for
+    ``--mapping``), or None to detect it.
 
     :raises ImportInputError: the import could not start (nothing recorded).
     :raises ImportRejected: the file has problems (batch recorded as failed, no facts).
@@ -133,7 +153,7 @@ def import_file(
         source = Source(path)
     except UnreadableFile as exc:
         raise ImportInputError(str(exc)) from exc
-    fmt = resolve_format(source, format_id)
+    fmt = resolve_format(source, format_id, mappings_dir(workspace))
     if fmt.needs_period and (options.period_from is None or options.period_to is None):
         raise ImportInputError(
             f"{path.name}: {fmt.id} has no dates in it; give the period it covers with "

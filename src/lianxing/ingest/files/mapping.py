@@ -17,7 +17,11 @@ reading, problems per line and column all come from ``base.py``).
 Derived values, so that an export with one row per order line fills both tables:
 ``item_price`` etc. marked ``per_unit`` are multiplied by ``quantity``; ``line_id``, when
 not mapped, is the SKU (then the platform item id), numbered ``#2``, ``#3`` when an order
-repeats it; ``buyer_ref`` columns are hashed; ``currency`` defaults to the store's.
+repeats it; ``buyer_ref`` columns are hashed; ``currency`` defaults to the store's. When
+such an export gives each line its own status (Lazada: one row per unit, each with the
+item's status), the order's status is the lines' combined like the API importers do
+(``marketplace.overall_status``: cancelled only if every line is, else the least
+advanced), across the whole file, not the status of whichever row came last.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from lianxing.ingest.files.base import (
     col,
     fact_table,
 )
+from lianxing.ingest.files.marketplace import RANKED_STATUS
 from lianxing.ingest.files.reading import Source
 
 SHIPPED_DIR = Path(__file__).parent / "mappings"
@@ -238,6 +243,10 @@ class MappedFormat(TabularFormat):
                 typed["line_id"] = _line_ids(typed, n)
         if "buyer_ref" in typed:
             typed["buyer_ref"] = ctx.hash_buyer(typed["buyer_ref"])
+        if {"orders", "order_lines"} <= set(spec.tables) and isinstance(
+            typed.get("status"), pa.Array
+        ):
+            typed["status"] = _order_status(typed["order_id"], typed["status"], ctx)
         for table in spec.tables:
             names = set(FACT_TABLES[table].column_names)
             yield table, fact_table(table, ctx, n, **{k: v for k, v in typed.items() if k in names})
@@ -347,6 +356,32 @@ def _line_ids(typed: dict[str, Any], n: int) -> pa.Array:
         seen[(order, line)] = count
         out.append(line if count == 1 or line is None else f"{line}#{count}")
     return pa.array(out, pa.string())
+
+
+_STATUS_SEEN = "mapping.order_status"  # ctx.state key: (order_id, rank) of every order so far
+_RANKED = pa.array([str(s) for s in RANKED_STATUS], pa.string())
+
+
+def _order_status(order_ids: pa.Array, line_status: pa.Array, ctx: ImportContext) -> pa.Array:
+    """Each row's status replaced by its order's combined status (``overall_status``).
+
+    Statuses are ranked so that the minimum over an order's lines is the combined status;
+    the minimum per order so far is kept in the parse's ``ctx.state``, so an order whose
+    lines are spread over several chunks gets the status of all of them on its last row
+    (the writer keeps the last row of a key).
+    """
+    rank = pc.index_in(line_status, value_set=_RANKED)
+    chunk = pa.table({"order_id": order_ids, "rank": rank})
+    seen: pa.Table | None = ctx.state.get(_STATUS_SEEN)
+    if seen is not None:
+        chunk = pa.concat_tables([seen, chunk])
+    combined = chunk.group_by("order_id").aggregate([("rank", "min")])
+    combined = pa.table(
+        {"order_id": combined.column("order_id"), "rank": combined.column("rank_min")}
+    )
+    ctx.state[_STATUS_SEEN] = combined
+    position = pc.index_in(order_ids, value_set=combined.column("order_id"))
+    return pc.take(_RANKED, pc.take(combined.column("rank"), position))
 
 
 def _must_have_value(spec: MappingSpec, name: str) -> bool:

@@ -19,12 +19,13 @@ stays ``19.9``, never ``19.899999``); timestamps come out naive UTC.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import pyarrow as pa
 
@@ -94,7 +95,10 @@ ALIEXPRESS_ORDER_STATUS: dict[str, OrderStatus] = {
     "FUND_PROCESSING": D, "FINISH": D,
 }  # fmt: skip
 
-_PROGRESS = {P: 0, U: 1, S: 2, D: 3}
+# Progress of an item; cancelled ranks after every live status, so that the minimum over
+# an order's items is ``overall_status`` (also computed vectorised, see mapping.py).
+STATUS_RANK: dict[OrderStatus, int] = {P: 0, U: 1, S: 2, D: 3, C: 4}
+RANKED_STATUS: tuple[OrderStatus, ...] = tuple(sorted(STATUS_RANK, key=STATUS_RANK.__getitem__))
 
 
 def overall_status(statuses: Iterable[OrderStatus]) -> OrderStatus | None:
@@ -103,13 +107,7 @@ def overall_status(statuses: Iterable[OrderStatus]) -> OrderStatus | None:
     Cancelled items do not count unless every item is cancelled; of the rest, the least
     advanced wins (an order is shipped only when every live item has shipped).
     """
-    seen = list(statuses)
-    if not seen:
-        return None
-    live = [s for s in seen if s is not C]
-    if not live:
-        return C
-    return min(live, key=lambda s: _PROGRESS[s])
+    return min(statuses, key=STATUS_RANK.__getitem__, default=None)
 
 
 def expected_statuses(table: Mapping[str, OrderStatus]) -> str:
@@ -375,27 +373,52 @@ class ApiPayloadFormat(ReportFormat):
     """API responses saved to a file, exactly as the platform returned them.
 
     Subclasses name the envelope's top-level keys (``envelope_keys``: all must be present;
-    ``absent_keys``: none may be) and read each response with ``read_payload``.
+    ``absent_keys``: none may be) and read each response with ``read_payload``. Platforms
+    whose envelopes look alike (Lazada's and TikTok Shop's are both ``code`` + ``data`` +
+    ``request_id``) also name ``markers``: key paths inside the payload that only their
+    responses have (``data.orders.line_items``; compared like ``Node`` keys, without case
+    and underscores). Then the envelope alone is not enough to claim a file.
+
+    State across the payloads of one file (``begin`` ... ``finish``) lives on a copy of
+    the format made for that parse, never on the shared instance in the registry, so two
+    imports in one process (the web app, the sync jobs) cannot mix their data.
     """
 
     envelope_keys: ClassVar[frozenset[str]]
     absent_keys: ClassVar[frozenset[str]] = frozenset()
+    markers: ClassVar[frozenset[str]] = frozenset()
+    _per_parse: bool = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The registry's instance is shared by every import in the process: refuse state.
+        if not self._per_parse:
+            raise AttributeError(
+                f"{type(self).__name__}.{name}: keep parse state in begin() "
+                "(it runs on a per-parse copy), not on the shared format"
+            )
+        object.__setattr__(self, name, value)
 
     def sniff(self, head: FileHead) -> float:
         if head.container != "json":
             return 0.0
         keys = {_key(k) for k in head.json_keys}
-        if {_key(k) for k in self.envelope_keys} <= keys and not keys & {
+        if not {_key(k) for k in self.envelope_keys} <= keys or keys & {
             _key(k) for k in self.absent_keys
         }:
+            return 0.0
+        if not self.markers:
             return 0.9
-        return 0.0
+        paths = {".".join(_key(part) for part in p.split(".")) for p in head.json_paths}
+        found = sum(1 for m in self.markers if ".".join(map(_key, m.split("."))) in paths)
+        # The envelope alone is below the detection threshold: ask for --format.
+        return min(0.9 + 0.01 * (found - 1), 0.95) if found else 0.55
 
     def parse(self, source: Source, ctx: ImportContext) -> Iterator[FactChunk]:
         data = source.load_json()
         payloads = data if isinstance(data, list) else [data]
         facts = FactRows()
-        self.begin(facts)
+        parser = self._for_one_parse()
+        parser.begin(facts)
         counter = OrderCounter()
         for index, payload in enumerate(payloads):
             prefix = f"[{index}]" if isinstance(data, list) else ""
@@ -405,15 +428,21 @@ class ApiPayloadFormat(ReportFormat):
                 )
                 continue
             node = Node(payload, prefix, ctx, None)
-            self.read_payload(node, facts, counter)
-        self.finish(facts, ctx)
+            parser.read_payload(node, facts, counter)
+        parser.finish(facts, ctx)
         if ctx.problems:
             return
         ctx.rows_read += counter.value
         yield from facts.chunks(ctx)
 
+    def _for_one_parse(self) -> Self:
+        parser = copy.copy(self)
+        object.__setattr__(parser, "_per_parse", True)
+        return parser
+
     def begin(self, facts: FactRows) -> None:
-        """Called before the first payload (for state shared between payloads)."""
+        """Called before the first payload, on this parse's own copy of the format: set
+        the state shared between payloads here (``self._x = ...``)."""
 
     def finish(self, facts: FactRows, ctx: ImportContext) -> None:
         """Called after the last payload (to join data from different calls)."""

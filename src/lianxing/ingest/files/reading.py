@@ -4,7 +4,10 @@ Everything about *bytes → cells* lives here, once, for every format:
 
 * ``FileHead`` is the first 64 KiB of a file, decoded and split into rows, which is all a
   format needs to recognise itself (``ReportFormat.sniff``) and to find its header line
-  (Amazon's Date Range report puts quoted note lines above the header).
+  (Amazon's Date Range report puts quoted note lines above the header). For JSON it holds
+  the decoded text and every key path seen in it (``data.orders.line_items.sku_id``),
+  so API payloads with the same envelope (Lazada, TikTok Shop) are told apart by what is
+  inside.
 * ``Source.read_chunks`` streams the rows below the header as ``pyarrow`` tables of
   strings, a few MB at a time, so a 1 GB file is read in bounded memory. Values are left as
   text; turning text into numbers, dates and codes is ``values.py``'s job.
@@ -99,6 +102,10 @@ class FileHead:
     rows: list[list[str]] = field(default_factory=list)
     json_keys: frozenset[str] = frozenset()
     json_top: Literal["array", "object", ""] = ""
+    # Key paths of the JSON head, arrays see-through: {"data": {"orders": [{"id": 1}]}}
+    # gives "data", "data.orders", "data.orders.id" (also for a head cut off mid-file).
+    json_paths: frozenset[str] = frozenset()
+    text: str = ""  # the decoded head (JSON heads; tabular heads are in ``rows``)
 
     def normalised_row(self, index: int) -> list[str]:
         return [normalise_header(c) for c in self.rows[index]] if index < len(self.rows) else []
@@ -153,7 +160,16 @@ def read_head(path: Path) -> FileHead:
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("[", "{")):
         keys, top = _json_head_keys(stripped)
-        return FileHead(path.name, "json", gzipped, encoding, json_keys=keys, json_top=top)
+        return FileHead(
+            path.name,
+            "json",
+            gzipped,
+            encoding,
+            json_keys=keys,
+            json_top=top,
+            json_paths=json_key_paths(stripped),
+            text=stripped,
+        )
     delimiter = _best_delimiter(text)
     lines = text.splitlines()
     if len(raw) == HEAD_BYTES and lines:
@@ -183,6 +199,38 @@ def _json_head_keys(text: str) -> tuple[frozenset[str], Literal["array", "object
 
 def _keys_by_scanning(text: str) -> frozenset[str]:
     return frozenset(re.findall(r'"([A-Za-z0-9_]+)"\s*:', text))
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
+
+
+def json_key_paths(text: str) -> frozenset[str]:
+    """Every object key path in (possibly truncated) JSON text, arrays see-through.
+
+    A token scan, not a parse, so a head cut off inside a value still yields the paths
+    before the cut.
+    """
+    stack: list[str | None] = []  # per open container: the object's current key, or None
+    paths: set[str] = set()
+    pending: str | None = None  # the last string seen, a key if a ':' follows
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token == ":":
+            if pending is not None and stack:
+                stack[-1] = pending
+                paths.add(".".join(k for k in stack if k is not None))
+            pending = None
+        elif token in "{[":
+            # An array keeps its parent's key in the path; an object adds its own keys.
+            stack.append(None)
+            pending = None
+        elif token in "}]":
+            if stack:
+                stack.pop()
+            pending = None
+        else:
+            pending = token[1:-1]
+    return frozenset(paths)
 
 
 def _spreadsheet_rows(path: Path, *, limit: int | None = None) -> Iterator[list[str]]:

@@ -4,6 +4,10 @@ Formats are found, not listed: every module in a sub-package of ``lianxing.inges
 (``amazon/``, ``generic/``, ``shopee/`` ...) that defines ``FORMATS = (...)`` contributes
 them. Adding a platform is adding a package; nothing here changes.
 
+A workspace may hold its own mapping files, ``<LIANXING_HOME>/mappings/<format id>.yaml``
+(``workspace_formats``): one with the id of a shipped mapping replaces it, one with a new
+id adds a format; both take part in detection like the shipped ones.
+
 Detection asks every format how sure it is (``sniff``) and takes the best one, provided it
 is sure enough and clearly ahead of the runner-up; otherwise it names the candidates and
 asks for ``--format``.
@@ -13,9 +17,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 
 from lianxing.ingest.files.base import ReportFormat
+from lianxing.ingest.files.mapping import MappedFormat, MappingError, load_format
 from lianxing.ingest.files.reading import FileHead
 
 MIN_CONFIDENCE = 0.6
@@ -44,23 +51,66 @@ def formats() -> dict[str, ReportFormat]:
     return dict(sorted(found.items()))
 
 
-def get_format(format_id: str) -> ReportFormat:
+def workspace_formats(folder: Path) -> dict[str, ReportFormat]:
+    """The shipped formats with the workspace's mapping files (``folder/<id>.yaml``) applied.
+
+    :raises MappingError: a file in ``folder`` is wrong (one line per problem); a broken
+        override is never skipped silently, or imports would fall back to the shipped one.
+    """
+    found: dict[str, ReportFormat] = dict(formats())
+    if not folder.is_dir():
+        return found
+    problems: list[str] = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            fmt = load_format(path)
+        except MappingError as exc:
+            problems.extend(str(exc).splitlines())
+            continue
+        if fmt.id != path.stem:
+            problems.append(
+                f"{path}: format: {fmt.id!r} differs from the file name; name the file "
+                f"{fmt.id}.yaml / 文件名须与 format 相同"
+            )
+            continue
+        shipped = found.get(fmt.id)
+        if shipped is not None and not isinstance(shipped, MappedFormat):
+            problems.append(
+                f"{path}: format: {fmt.id!r} is a built-in importer, not a mapping, and cannot "
+                "be replaced by one; choose another id / 内置导入器不能被映射文件替换"
+            )
+            continue
+        found[fmt.id] = fmt
+    if problems:
+        raise MappingError("\n".join(problems))
+    return dict(sorted(found.items()))
+
+
+def get_format(format_id: str, available: Mapping[str, ReportFormat] | None = None) -> ReportFormat:
+    """The format called ``format_id`` among ``available`` (default: the shipped ones)."""
+    available = formats() if available is None else available
     try:
-        return formats()[format_id]
+        return available[format_id]
     except KeyError:
-        known = ", ".join(formats())
+        known = ", ".join(available)
         raise FormatError(f"unknown format {format_id!r}; known formats: {known}") from None
 
 
-def detect(head: FileHead) -> ReportFormat:
+def detect(head: FileHead, available: Mapping[str, ReportFormat] | None = None) -> ReportFormat:
+    """The one format among ``available`` (default: shipped) that clearly fits ``head``."""
+    available = formats() if available is None else available
     scored = sorted(
-        ((fmt.sniff(head), fmt) for fmt in formats().values()), key=lambda s: s[0], reverse=True
+        ((fmt.sniff(head), fmt) for fmt in available.values()), key=lambda s: s[0], reverse=True
     )
     candidates = [(score, fmt) for score, fmt in scored if score > 0]
     if not candidates or candidates[0][0] < MIN_CONFIDENCE:
+        maybe = [fmt.id for _, fmt in candidates]
+        hint = (
+            f"possible: {', '.join(maybe)}" if maybe else f"known formats: {', '.join(available)}"
+        )
         raise FormatError(
             f"{head.name}: cannot tell which report this is; name it with --format "
-            f"(known formats: {', '.join(formats())}) / 无法识别报表格式，请用 --format 指定"
+            f"({hint}) / 无法识别报表格式，请用 --format 指定"
         )
     best_score, best = candidates[0]
     close = [fmt for score, fmt in candidates[1:] if best_score - score < MIN_LEAD]

@@ -13,6 +13,9 @@ them, from:
   ``promotion_discount`` is the seller-funded voucher (``voucher_seller``); platform
   vouchers are paid back to the seller and do not reduce the sale.
 
+Detected by the envelope plus keys inside it that only these calls have (``statuses``,
+``order_items``, ``address_shipping`` ...), since TikTok Shop's envelope looks the same.
+
 Orders carry no currency: it comes from their items in the same file, else the store's.
 ``fulfillment_channel`` is ``FBL`` when an item ``is_fbl``, else ``seller``.
 """
@@ -44,7 +47,20 @@ class LazadaApi(ApiPayloadFormat):
     platform = "lazada"
     tables = ("orders", "order_lines")
     envelope_keys = frozenset({"code", "data", "request_id"})
-    absent_keys = frozenset({"message"})  # TikTok Shop's envelope has one; Lazada's does not
+    # TikTok Shop's envelope has the same keys: tell them apart by what is inside.
+    markers = frozenset(
+        {
+            "data.orders.statuses",  # GetOrders
+            "data.orders.order_number",
+            "data.orders.address_shipping",
+            "data.statuses",  # GetOrder
+            "data.address_shipping",
+            "data.order_items",  # GetMultipleOrderItems
+            "data.order_items.order_item_id",
+            "data.order_item_id",  # GetOrderItems
+            "data.shop_sku",
+        }
+    )
 
     def read_payload(self, node: Node, facts: FactRows, counter: OrderCounter) -> None:
         if envelope_error(node, error_keys=("code",), ok=("0", 0)):

@@ -42,6 +42,17 @@ class TikTokApi(ApiPayloadFormat):
     platform = "tiktok"
     tables = ("orders", "order_lines")
     envelope_keys = frozenset({"code", "message", "data"})
+    # Lazada's envelope has code/data/request_id too: tell them apart by what is inside.
+    markers = frozenset(
+        {
+            "data.orders.line_items",
+            "data.orders.line_items.sku_id",
+            "data.orders.rts_sla_time",
+            "data.orders.recipient_address.region_code",
+            "data.orders.payment.sub_total",
+            "data.next_page_token",
+        }
+    )
 
     def read_payload(self, node: Node, facts: FactRows, counter: OrderCounter) -> None:
         if envelope_error(node, error_keys=("code",), ok=(0, "0")):
