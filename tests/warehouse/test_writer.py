@@ -166,3 +166,11 @@ def test_the_last_row_wins_even_when_its_values_are_null(warehouse: Warehouse) -
     assert warehouse.execute(
         f"SELECT ship_country, ship_postal_code FROM {warehouse.qualified('orders')}"
     ) == [(None, "10001")]
+
+
+def test_rows_given_as_dicts_may_have_different_keys(warehouse: Warehouse) -> None:
+    with warehouse.batch("b1", "file:test") as batch:
+        batch.append("orders", [_order("A"), _order("B", ship_country="GB")])
+    assert warehouse.execute(
+        f"SELECT order_id, ship_country FROM {warehouse.qualified('orders')} ORDER BY order_id"
+    ) == [("A", None), ("B", "GB")]

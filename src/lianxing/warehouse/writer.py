@@ -15,7 +15,7 @@ commits all tables at once or not at all.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -232,8 +232,10 @@ def _to_arrow(
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
     if not isinstance(data, pa.Table):
-        rows: Iterable[Mapping[str, Any]] = data
-        data = pa.Table.from_pylist(list(rows))
+        rows = list(data)
+        # from_pylist takes its columns from the first row only; use every row's keys.
+        names = list(dict.fromkeys(k for row in rows for k in row))
+        data = pa.Table.from_pydict({n: [row.get(n) for row in rows] for n in names})
     present = set(data.column_names)
     unknown = present - set(table.column_names)
     if unknown:
