@@ -23,7 +23,8 @@ from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
 
 SELLER = "A1SELLERTEST"
 SINCE = dt.date(2026, 9, 30)
-FAST = ConnectorOptions(http={"backoff_base": 0.01}, poll_interval=0.01)
+SCALE = 60.0  # published limits x 60 on both sides, so a test runs in seconds
+FAST = ConnectorOptions(limit_scale=SCALE, http={"backoff_base": 0.01}, poll_interval=0.01)
 
 
 def _rows(workspace: Workspace, table: str, store_id: int) -> list[dict[str, Any]]:
@@ -50,7 +51,7 @@ def test_orders_by_api_are_the_all_orders_facts(workspace: Workspace) -> None:
     file_store = add_store(workspace, "amazon", "US", "file")
     api_store = add_store(workspace, "amazon", "US", "api")
     import_file(workspace, DATA / "amazon_all_orders.txt", file_store)
-    fake = FakeAmazonSP(limits=published_limits(1.0), orders={SELLER: sp_api_orders()})
+    fake = FakeAmazonSP(limits=published_limits(SCALE), orders={SELLER: sp_api_orders()})
     with fake.running():
         _connect(workspace, fake, api_store)
         result = sync_store(workspace, api_store, SINCE, streams=["orders"], options=FAST)
@@ -76,7 +77,7 @@ def test_orders_by_api_are_the_all_orders_facts(workspace: Workspace) -> None:
 
 def test_token_expiry_mid_sync_and_throttling(workspace: Workspace) -> None:
     store = add_store(workspace, "amazon", "US", "api")
-    fake = FakeAmazonSP(limits=published_limits(1.0), orders={SELLER: sp_api_orders()})
+    fake = FakeAmazonSP(limits=published_limits(SCALE), orders={SELLER: sp_api_orders()})
     with fake.running():
         _connect(workspace, fake, store)
         fake.expire_tokens_after(3)  # the 4th data call finds its token expired
@@ -96,7 +97,7 @@ def test_token_expiry_mid_sync_and_throttling(workspace: Workspace) -> None:
 
 def test_revoked_grant_is_shown_and_stops_sync(workspace: Workspace) -> None:
     store = add_store(workspace, "amazon", "US", "api")
-    fake = FakeAmazonSP(limits=published_limits(1.0), orders={SELLER: sp_api_orders()})
+    fake = FakeAmazonSP(limits=published_limits(SCALE), orders={SELLER: sp_api_orders()})
     with fake.running():
         _connect(workspace, fake, store)
         fake.revoke()
@@ -110,7 +111,7 @@ def test_revoked_grant_is_shown_and_stops_sync(workspace: Workspace) -> None:
 
 def test_authorisation_code_flow(workspace: Workspace) -> None:
     store = add_store(workspace, "amazon", "US", "api")
-    fake = FakeAmazonSP(limits=published_limits(1.0))
+    fake = FakeAmazonSP(limits=published_limits(SCALE))
     with fake.running():
         url = start_authorisation(
             workspace,

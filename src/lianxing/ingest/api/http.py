@@ -53,7 +53,9 @@ class TokenBucket:
         self.waited = 0.0  # seconds callers spent waiting, for benchmarks
 
     def _refill(self, now: float) -> None:
-        elapsed = max(now - self._updated, 0.0)
+        if now < self._updated:  # paused: nothing refills before the pause ends
+            return
+        elapsed = now - self._updated
         self._tokens = min(float(self.limit.burst), self._tokens + elapsed * self.limit.rate)
         self._updated = now
 
@@ -75,12 +77,13 @@ class TokenBucket:
             waited += delay
 
     def pause(self, seconds: float) -> None:
-        """The platform said "too many": start nothing for ``seconds``, then start slowly."""
+        """The platform said "too many": start nothing for ``seconds``, then one request
+        (what ``Retry-After`` allows), then the sustained rate again."""
         with self._lock:
             now = self._clock()
             self._refill(now)
             self._blocked_until = max(self._blocked_until, now + seconds)
-            self._tokens = 0.0
+            self._tokens = min(self._tokens, 1.0)
             self._updated = max(self._updated, self._blocked_until)
 
 
