@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -267,9 +268,18 @@ class StoreGenerator:
         return result
 
     def _utc_seconds(self, day_index: np.ndarray, seconds_of_day: np.ndarray) -> np.ndarray:
-        result: np.ndarray = (
-            (self.start_epoch + day_index) * DAY + seconds_of_day - self._offset(day_index)
+        """UTC epoch seconds of local wall-clock times, exact on DST change days too.
+
+        A wall time skipped by a spring-forward change moves forward by the gap; a
+        repeated one (autumn) is read as the first, daylight-saving occurrence.
+        """
+        wall = ((self.start_epoch + day_index) * DAY + seconds_of_day).astype("datetime64[s]")
+        local = pd.DatetimeIndex(wall).tz_localize(
+            self.store.timezone,
+            ambiguous=np.ones(len(wall), dtype=bool),
+            nonexistent="shift_forward",
         )
+        result: np.ndarray = local.tz_convert("UTC").as_unit("s").asi8
         return result
 
     def _anomaly_days(self, kind: AnomalyKind) -> tuple[int, int] | None:
