@@ -756,3 +756,20 @@ def sync_status(workspace: Workspace, store_id: int | None = None) -> list[dict[
                 )
             out.append({**connection_view(conn), "streams": streams})
         return out
+
+
+def register_jobs() -> None:
+    """Register ``ingest.sync_store`` with the job runner (embedded or Dramatiq)."""
+    from lianxing.jobs.registry import JobContext, job
+
+    @job("ingest.sync_store")
+    def sync_store_job(
+        ctx: JobContext, store_id: int, since: str | None = None
+    ) -> dict[str, Any]:
+        """Idempotent: a repeated delivery resumes from the checkpoint or re-reads the
+        overlap window, merging by natural key."""
+        start = dt.date.fromisoformat(since) if since else None
+        return sync_store(ctx.workspace, store_id, start, actor=f"job:{ctx.job_id}").as_json()
+
+
+register_jobs()

@@ -25,7 +25,7 @@ JobFunction = Callable[..., dict[str, Any] | None]
 JOBS: dict[str, JobFunction] = {}
 
 # Modules that define the shipped jobs; imported before a job is looked up.
-SHIPPED_MODULES = ("lianxing.jobs.functions",)
+SHIPPED_MODULES = ("lianxing.jobs.functions", "lianxing.ingest.sync")
 
 
 class UnknownJob(LookupError):
