@@ -512,7 +512,7 @@ def visible_grants(
     sellers = set(principal.seller_org_ids)
     return [
         grant
-        for grant, store_org in session.execute(query).tuples()
+        for grant, store_org in session.execute(query)
         if store_org in sellers or grant.is_valid(at)
     ]
 
