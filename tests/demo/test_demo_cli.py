@@ -45,6 +45,11 @@ def test_demo_fills_the_workspace_and_is_idempotent(workspace_settings: Settings
         "fx_rates",
     }
     assert tables["order_lines"]["new"] > 10_000
+    assert result["url"] == "http://127.0.0.1:8000/"
+    assert [login["email"] for login in result["logins"]] == [
+        "owner@demo.lianxing.dev",
+        "ops@agency.lianxing.dev",
+    ]
     assert all(t["updated"] == 0 and t["unchanged"] == 0 for t in tables.values())
 
     second = runner.invoke(app, ["demo", "--no-serve", "--today", "2026-11-01", "--json"])
@@ -53,6 +58,7 @@ def test_demo_fills_the_workspace_and_is_idempotent(workspace_settings: Settings
     assert [s["id"] for s in again["stores"]] == [s["id"] for s in result["stores"]]
     assert all(t["new"] == 0 and t["updated"] == 0 for t in again["tables"].values())
     assert again["tables"]["order_lines"]["unchanged"] == tables["order_lines"]["new"]
+    assert again["logins"] == result["logins"]
 
     ws = open_workspace(workspace_settings)
     try:
