@@ -1,6 +1,7 @@
 """Benchmark: ``lianxing import`` of an Amazon All Orders file vs DuckDB's own ``read_csv``.
 
     python bench/import_orders.py --rows 1000000 --json
+    python bench/import_orders.py --rows 3000000 --repeat 2 --baseline-src /tmp/old/src
 
 Writes an All Orders file of N lines (real header, realistic values: several lines per
 order, some pending orders without prices), then times, each in a fresh process:
@@ -9,7 +10,11 @@ order, some pending orders without prices), then times, each in a fresh process:
 * ``lianxing import FILE --store 1`` into a fresh workspace (validation + upsert).
 
 Prints {"rows", "import_s", "duckdb_read_csv_s", "ratio", "rows_per_s", "peak_rss_mb"}
-(peak RSS of the import process). Not a test: it asserts nothing.
+(peak RSS of the import process) and the load average before and after. The machine is
+often shared, so compare ratios within one run: ``--repeat N`` alternates floor and import
+N times and reports the medians, and ``--baseline-src DIR`` also imports the same file
+with another checkout's ``src`` (e.g. ``git archive <commit> src | tar -x -C /tmp/old``),
+interleaved with the others, reported as ``baseline_*``. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,6 +139,16 @@ def write_file(path: Path, rows: int) -> None:
             out.write(sink.getvalue().to_pybytes())
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(seconds, peak RSS MB) of one child process."""
     start = time.perf_counter()
@@ -145,28 +161,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="lx-bench-"))
-    data = tmp / "all_orders.txt"
-    write_file(data, args.rows)
-    env = {**os.environ, "LIANXING_HOME": str(tmp / "ws")}
-    for var in ("LIANXING_DATABASE_URL", "LIANXING_WAREHOUSE_URL"):
-        env.pop(var, None)
-    python = sys.executable
-    floor_script = (
-        "import duckdb,sys; con=duckdb.connect(sys.argv[2]);"
-        "con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv(?, delim='\\t', header=true,"
-        ' all_varchar=false)", [sys.argv[1]])'
-    )
-    floor_s, _ = _timed([python, "-c", floor_script, str(data), str(tmp / "floor.duckdb")], env)
-
-    cli = [python, "-m", "lianxing"]
+def _workspace(cli: list[str], env: dict[str, str]) -> None:
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
     subprocess.run(
         [*cli, "store", "add", "--platform", "amazon", "--site", "US", "--name", "bench"],
@@ -174,19 +169,66 @@ def main() -> None:
         check=True,
         capture_output=True,
     )
-    import_s, rss = _timed([*cli, "import", str(data), "--store", "1", "--json"], env)
-    result = {
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1, help="alternate runs, report medians")
+    parser.add_argument("--baseline-src", type=Path, help="another checkout's src to compare")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="lx-bench-"))
+    data = tmp / "all_orders.txt"
+    write_file(data, args.rows)
+    base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    for var in ("LIANXING_DATABASE_URL", "LIANXING_WAREHOUSE_URL"):
+        base_env.pop(var, None)
+    python = sys.executable
+    floor_script = (
+        "import duckdb,sys; con=duckdb.connect(sys.argv[2]);"
+        "con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv(?, delim='\\t', header=true,"
+        ' all_varchar=false)", [sys.argv[1]])'
+    )
+    cli = [python, "-m", "lianxing"]
+    variants = {"": base_env}
+    if args.baseline_src is not None:
+        variants["baseline_"] = {**base_env, "PYTHONPATH": str(args.baseline_src.resolve())}
+    runs: dict[str, list[tuple[float, float]]] = {"floor": []} | {v: [] for v in variants}
+    load_before = _load()
+    for attempt in range(args.repeat):
+        floor_db = tmp / f"floor{attempt}.duckdb"
+        runs["floor"].append(
+            _timed([python, "-c", floor_script, str(data), str(floor_db)], base_env)
+        )
+        floor_db.unlink()
+        for prefix, env in variants.items():
+            env = {**env, "LIANXING_HOME": str(tmp / f"ws-{prefix}{attempt}")}
+            _workspace(cli, env)
+            runs[prefix].append(_timed([*cli, "import", str(data), "--store", "1", "--json"], env))
+            shutil.rmtree(tmp / f"ws-{prefix}{attempt}")
+    floor_s = _median([s for s, _ in runs["floor"]])
+    result: dict[str, object] = {
         "rows": args.rows,
         "file_mb": round(data.stat().st_size / 2**20, 1),
-        "import_s": round(import_s, 2),
         "duckdb_read_csv_s": round(floor_s, 2),
-        "ratio": round(import_s / floor_s, 2),
-        "rows_per_s": round(args.rows / import_s),
-        "peak_rss_mb": round(rss, 1),
+    }
+    for prefix in variants:
+        import_s = _median([s for s, _ in runs[prefix]])
+        result |= {
+            f"{prefix}import_s": round(import_s, 2),
+            f"{prefix}ratio": round(import_s / floor_s, 2),
+            f"{prefix}rows_per_s": round(args.rows / import_s),
+            f"{prefix}peak_rss_mb": round(max(r for _, r in runs[prefix]), 1),
+        }
+    result |= {
+        "all_runs_s": {k: [round(s, 2) for s, _ in v] for k, v in runs.items()},
+        "load_before": load_before,
+        "load_after": _load(),
     }
     if not args.keep:
-        import shutil
-
         shutil.rmtree(tmp)
     print(json.dumps(result) if args.json else result)
 

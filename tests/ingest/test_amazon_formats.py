@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from amazon_helpers import FIXTURES, parse_file
+
+from lianxing.ingest.files import reading
+from lianxing.ingest.files.base import ImportContext
+from lianxing.ingest.files.reading import Source
+from lianxing.ingest.files.registry import get_format
 
 D = Decimal
 
@@ -222,3 +229,30 @@ def test_fx_ecb_and_cogs_in_gb18030() -> None:
             "currency": "USD",
         },
     ]
+
+
+def test_all_orders_stages_each_order_once_when_its_lines_straddle_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header, first, second, *_ = (FIXTURES / "amazon_all_orders.txt").read_text().splitlines()
+    lines = [header]
+    for order in range(1, 8):  # 7 orders of 3 lines each; the last line says "Pending"
+        for line, template in enumerate((first, second, first)):
+            cells = template.split("\t")
+            cells[0] = f"111-{order:07d}-0000000"
+            cells[11] = f"SKU-{line}"
+            cells[4] = "Pending" if line == 2 else "Shipped"
+            lines.append("\t".join(cells))
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join(lines) + "\n")
+    _, whole, _ = parse_file(path, currency="USD")
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 500)  # 2 lines a chunk, 3 lines an order
+    source = Source(path)
+    ctx = ImportContext(file=path.name, store_id=7, currency="USD")
+    chunks = list(get_format("amazon.all_orders").parse(source, ctx))
+    assert not ctx.problems
+    assert [name for name, _ in chunks].count("order_lines") >= 7  # orders were split
+    staged = [row for name, t in chunks if name == "orders" for row in t.to_pylist()]
+    assert [r["order_id"] for r in staged] == [f"111-{n:07d}-0000000" for n in range(1, 8)]
+    assert staged == whole["orders"]  # the last line of each order, as with one chunk
+    assert {r["status"] for r in staged} == {"pending"}

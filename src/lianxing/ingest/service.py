@@ -20,6 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from lianxing.db.audit import record
 from lianxing.db.models import ImportBatch, Store
 from lianxing.domain.accounts import ImportStatus
@@ -30,7 +32,7 @@ from lianxing.ingest.files.mapping import MappingError
 from lianxing.ingest.files.problems import ImportRejected
 from lianxing.ingest.files.reading import Source, UnreadableFile
 from lianxing.ingest.files.registry import FormatError, detect, get_format, workspace_formats
-from lianxing.warehouse import WriteStats
+from lianxing.warehouse import BatchWriter, WriteStats
 from lianxing.workspace import Workspace
 
 # Sites whose Seller Central downloads write 1.234,56 (decimal comma).
@@ -42,6 +44,34 @@ _MONTH_FIRST_SITES = frozenset({"US", "CA", "PH"})
 
 
 DUCKDB_IMPORT_MEMORY = "512MB"
+# Fact chunks are handed to the writer in batches of at least this many rows: the file is
+# read in small blocks (bounded memory), but every append is a statement in the warehouse.
+STAGE_ROWS = 256 * 1024
+
+
+class _Coalescer:
+    """Collects a table's fact chunks until ``STAGE_ROWS``, then appends them as one."""
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self.writer = writer
+        self.pending: dict[str, list[pa.Table]] = {}
+        self.rows: dict[str, int] = {}
+
+    def add(self, table_name: str, data: pa.Table) -> None:
+        self.pending.setdefault(table_name, []).append(data)
+        self.rows[table_name] = self.rows.get(table_name, 0) + data.num_rows
+        if self.rows[table_name] >= STAGE_ROWS:
+            self.flush(table_name)
+
+    def flush(self, table_name: str | None = None) -> None:
+        for name in [table_name] if table_name else list(self.pending):
+            chunks = self.pending.pop(name, [])
+            self.rows.pop(name, None)
+            if chunks:
+                self.writer.append(name, pa.concat_tables(chunks).combine_chunks())
+                del chunks
+                # mimalloc/jemalloc keep freed blocks: give them back (peak RSS, not time).
+                pa.default_memory_pool().release_unused()
 
 
 class ImportInputError(ValueError):
@@ -209,11 +239,13 @@ def import_file(
         source.on_progress = lambda done: report(done, source.size)
     try:
         with workspace.warehouse.batch(batch_id, source_label, dry_run=dry_run) as writer:
+            staging = _Coalescer(writer)
             for table_name, data in fmt.parse(source, ctx):
                 if not ctx.problems:  # keep validating, stop staging
-                    writer.append(table_name, data)
+                    staging.add(table_name, data)
             if ctx.problems:
                 raise ImportRejected(ctx.problems)
+            staging.flush()
     except BaseException as exc:
         hasher.join()
         _finish(workspace, batch_id, hasher.digest, ctx.rows_read, {}, exc, options.actor, fmt)

@@ -458,6 +458,8 @@ class TabularFormat(ReportFormat):
             if len(rows):
                 yield from self.facts(rows, ctx)
         _report_invalid_rows(source, ctx, len(head.rows[index]))
+        if not ctx.problems:
+            yield from self.finish(ctx)
 
     def keep(self, rows: Rows, ctx: ImportContext) -> Rows:
         """Drop rows that are not data (total rows, summary rows); default: keep all."""
@@ -466,6 +468,10 @@ class TabularFormat(ReportFormat):
     @abstractmethod
     def facts(self, rows: Rows, ctx: ImportContext) -> Iterator[FactChunk]:
         """Turn converted rows into fact chunks (vectorised; no per-row Python)."""
+
+    def finish(self, ctx: ImportContext) -> Iterator[FactChunk]:
+        """Fact chunks held back across chunks (``ctx.state``), after the last one."""
+        return iter(())
 
 
 def _lines(chunk: RawChunk) -> pa.Array:

@@ -37,7 +37,7 @@ import pyarrow.csv as pacsv
 
 HEAD_BYTES = 64 * 1024
 HEAD_ROWS = 60
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 2 * 1024 * 1024  # per block; the threaded reader keeps dozens in flight
 
 Container = Literal["text", "xlsx", "json"]
 

@@ -93,7 +93,7 @@ class AllOrders(TabularFormat):
             ship_postal_code=rows["ship_postal_code"],
         )
         # An order's lines are adjacent: stage one row per run (the last, as the writer would).
-        yield "orders", orders.filter(last_of_runs(rows["order_id"]))
+        yield "orders", _carry_last_order(orders.filter(last_of_runs(rows["order_id"])), ctx)
         line_id = rows["sku"]
         if rows.has("order_item_id"):
             line_id = pc.coalesce(rows["order_item_id"], line_id)
@@ -117,6 +117,33 @@ class AllOrders(TabularFormat):
                 currency=currency,
             ),
         )
+
+    def finish(self, ctx: ImportContext) -> Iterator[FactChunk]:
+        held: pa.Table | None = ctx.state.pop(_HELD_ORDER, None)
+        if held is not None:
+            yield "orders", held
+
+
+_HELD_ORDER = "all_orders.last_order"
+
+
+def _carry_last_order(orders: pa.Table, ctx: ImportContext) -> pa.Table:
+    """Hold each chunk's last order back until the next chunk shows whether it goes on.
+
+    An order whose lines straddle two chunks is then staged once, not twice, so the
+    staged keys stay unique and the writer can skip its deduplication pass.
+    """
+    held: pa.Table | None = ctx.state.pop(_HELD_ORDER, None)
+    if held is not None and orders.num_rows:
+        continued = held.column("order_id")[0].as_py() == orders.column("order_id")[0].as_py()
+        if not continued:  # the next chunk's row is the order's later line: it wins
+            orders = pa.concat_tables([held, orders])
+    elif held is not None:
+        orders = held
+    if orders.num_rows:
+        ctx.state[_HELD_ORDER] = orders.slice(orders.num_rows - 1)
+        orders = orders.slice(0, orders.num_rows - 1)
+    return orders
 
 
 def last_of_runs(keys: pa.Array) -> pa.Array:
