@@ -462,6 +462,13 @@ def main() -> None:
         engine = KpiEngine(wh.ibis, wh.table, catalog, stores)
         return engine, engine.compute(periods=months, scopes=scopes, kpis=KPIS, compare=False)
 
+    from lianxing.metrics.order_cube import OrderCube
+
+    # The order cube is a derived table kept in step with the facts at import; building it
+    # from scratch is timed on its own (cube_build_s), and before every measured run it is
+    # in step, as it is after an import.
+    cube = OrderCube(wh.ibis, wh.table)
+    cube_build_s, _ = median_time(1, cube.rebuild)
     engine_s, (_, matrix) = median_time(args.runs, run_engine)
     reference = engine_values(matrix)
 
@@ -479,14 +486,40 @@ def main() -> None:
 
     agree(reference, kpis_from_sums([tuple(r) for r in pandas_result["rows"]]), "pandas")
 
-    # Incremental: the held-back day arrives; refresh vs a new engine computing everything.
-    engine, _ = run_engine()
-    con.execute("INSERT INTO orders SELECT * FROM held_orders")
-    con.execute("INSERT INTO order_lines SELECT * FROM held_lines")
+    # Incremental: the held-back day arrives as a new import batch; refresh (which brings
+    # the order cube in step for that batch, then re-queries the changed days) vs a new
+    # engine computing everything. Each refresh run starts from the state before the day.
+    def restore() -> Any:
+        con.execute(
+            "DELETE FROM orders WHERE (store_id, order_id) IN (SELECT store_id, order_id FROM held_orders)"
+        )
+        con.execute(
+            "DELETE FROM order_lines WHERE (store_id, order_id) IN "
+            "(SELECT store_id, order_id FROM held_orders)"
+        )
+        cube.rebuild()
+        engine, _ = run_engine()
+        return engine
+
+    def arrive(batch: str) -> None:
+        for target, held in (("orders", "held_orders"), ("order_lines", "held_lines")):
+            con.execute(
+                f"INSERT INTO {target} SELECT * REPLACE ('{batch}' AS batch_id) FROM {held}"
+            )
+
     try:
-        incremental_s, refreshed = median_time(args.runs, lambda: engine.refresh(HOLD_BACK_FROM))
+        refresh_times, refreshed = [], None
+        for run in range(args.runs):
+            engine = restore()
+            arrive(f"bench-day-{run}")
+            start = time.perf_counter()
+            refreshed = engine.refresh(HOLD_BACK_FROM)
+            refresh_times.append(time.perf_counter() - start)
+        incremental_s = statistics.median(refresh_times)
         full_s, (_, full) = median_time(args.runs, run_engine)
         agree(engine_values(full), engine_values(refreshed), "incremental refresh")
+        # A full recompute from the raw facts: the cube rebuilt, then the matrix.
+        full_cold_s, _ = median_time(1, lambda: (cube.rebuild(), run_engine()))
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
         con.execute(
@@ -496,6 +529,7 @@ def main() -> None:
             "DELETE FROM order_lines WHERE (store_id, order_id) IN "
             "(SELECT store_id, order_id FROM held_orders)"
         )
+        cube.rebuild()
         wh.close()
 
     result = {
@@ -506,9 +540,15 @@ def main() -> None:
         "pandas_s": round(pandas_result["seconds"], 3),
         "incremental_s": round(incremental_s, 3),
         "full_s": round(full_s, 3),
+        "full_cold_s": round(full_cold_s, 3),
+        "cube_build_s": round(cube_build_s, 3),
         "peak_rss_mb": round(peak_rss_mb, 1),
         "engine_vs_floor": round(engine_s / floor_s, 2),
         "refresh_vs_full": round(incremental_s / full_s, 3),
+        "refresh_vs_full_cold": round(incremental_s / full_cold_s, 3),
+        "sql_vs_engine": round(sql_s / engine_s, 2),
+        "pandas_vs_engine": round(pandas_result["seconds"] / engine_s, 2),
+        "load_avg": os.getloadavg()[0],
         "stores": len(stores),
         "months": len(months),
         "kpis": len(KPIS),

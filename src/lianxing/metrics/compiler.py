@@ -26,12 +26,16 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from lianxing.domain.periods import OffsetSegment, offset_segments
 
 CANCELLED = "cancelled"
+_NULLABLE_INT = ibis.dtype("int64")
+_ORDER_MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 ACTIVE = "active"
 UTC = "UTC"
 
@@ -77,8 +81,11 @@ class FactQueries:
         stores: Sequence[StoreInfo],
         window: Window,
         timezone_mode: str,
+        order_facts: ir.Table | None = None,
     ) -> None:
         self.backend = backend
+        # The order cube (``order_cube``): one row per order with its line sums.
+        self.order_facts = order_facts
         self.table = table
         self.stores = list(stores)
         self.window = window
@@ -138,30 +145,38 @@ class FactQueries:
     def _day_in_window(self, day: ir.DateValue) -> ir.BooleanValue:
         return (day >= self.window.first) & (day < self.window.end)
 
-    def _localised(self, name: str, ts_column: str, *columns: str) -> ir.Table:
+    def _localised(self, name: str | ir.Table, ts_column: str, *columns: str) -> ir.Table:
         """Rows of a fact table in the window, of the selected stores, with ``day`` (local)."""
-        facts = self.table(name)
+        facts = self.table(name) if isinstance(name, str) else name
         facts = facts.filter(self._in_window(facts[ts_column]))
         joined = facts.join(self.store_zones, "store_id")
         with_day = joined.select(*columns, day=self.local_day(joined, joined[ts_column]))
         return with_day.filter(self._day_in_window(with_day.day))
 
-    @contextmanager
-    def materialised_orders(self) -> Iterator[ir.Table]:
-        """Orders in the window with their local purchase day, stored once: every order-based
-        cube reads it (an intermediate used many times is worth a temporary table)."""
-        orders = self._localised(
-            "orders", "purchase_ts", "store_id", "order_id", "currency", "status"
-        )
-        orders = orders.select(
+    def _order_facts(self) -> ir.Table:
+        if self.order_facts is None:
+            raise ValueError("the order cube is needed for order-based measures")
+        return self.order_facts
+
+    def orders(self, *extra: str) -> ir.Table:
+        """Orders in the window with their local purchase day and cancelled flag (from the
+        order cube)."""
+        return self._localised(
+            self._order_facts(),
+            "purchase_ts",
             "store_id",
             "order_id",
             "currency",
-            "day",
-            cancelled=_flag(orders.status == CANCELLED),
+            "cancelled",
+            *extra,
         )
+
+    @contextmanager
+    def materialised_orders(self) -> Iterator[ir.Table]:
+        """Orders in the window with their local purchase day, stored once for the queries
+        that join them to lines (COGS, sold SKUs)."""
         name = f"lx_orders_{uuid.uuid4().hex[:12]}"
-        table = self.backend.create_table(name, orders, temp=True)
+        table = self.backend.create_table(name, self.orders(), temp=True)
         try:
             yield table
         finally:
@@ -174,25 +189,16 @@ class FactQueries:
             result.close()
 
     # -- daily cubes -----------------------------------------------------------------
-    def order_counts(self, orders: ir.Table) -> ir.Table:
-        return orders.group_by("store_id", "day", "cancelled").aggregate(orders=orders.count())
-
-    def line_sums(self, orders: ir.Table) -> ir.Table:
-        lines = self.table("order_lines")
-        joined = lines.join(orders, ["store_id", "order_id"])
-        return joined.group_by(["store_id", "day", orders.currency, "cancelled"]).aggregate(
-            item_price=joined.item_price.sum().cast("float64"),
-            item_tax=joined.item_tax.sum().cast("float64"),
-            shipping_price=joined.shipping_price.sum().cast("float64"),
-            shipping_tax=joined.shipping_tax.sum().cast("float64"),
-            units=joined.quantity.sum(),
+    def order_days(self) -> ir.Table:
+        """Orders, pending orders and line sums per (store, local day, currency, cancelled):
+        one pass over the order cube."""
+        orders = self.orders(*_ORDER_MONEY, "units", "unpriced")
+        return orders.group_by("store_id", "day", "currency", "cancelled").aggregate(
+            orders=orders.count(),
+            pending=orders.unpriced.sum(),
+            units=orders.units.sum(),
+            **{c: orders[c].sum().cast("float64") for c in _ORDER_MONEY},
         )
-
-    def pending_orders(self, orders: ir.Table) -> ir.Table:
-        lines = self.table("order_lines")
-        unpriced = lines.filter(lines.item_price.isnull()).select("store_id", "order_id").distinct()
-        joined = unpriced.join(orders, ["store_id", "order_id"])
-        return joined.group_by("store_id", "day", "cancelled").aggregate(pending=joined.count())
 
     def refunds_by_refund_date(self) -> ir.Table:
         refunds = self._localised("refunds", "refund_ts", "store_id", "currency", "amount")
@@ -200,25 +206,28 @@ class FactQueries:
             amount=refunds.amount.sum().cast("float64")
         )
 
-    def refunds_by_order_date(self, orders: ir.Table) -> ir.Table:
-        refunds = self.table("refunds")
-        joined = refunds.join(
-            orders.select("store_id", "order_id", "day"), ["store_id", "order_id"]
+    def _by_order_day(self, facts: ir.Table, *columns: str) -> ir.Table:
+        """Rows of refunds or returns with the local purchase day of their order (in the
+        window): joined to the order cube first, so only their orders get a local day."""
+        cube = self._order_facts()
+        joined = facts.join(
+            cube.select("store_id", "order_id", purchase="purchase_ts"), ["store_id", "order_id"]
         )
-        return joined.group_by(["store_id", "day", refunds.currency]).aggregate(
-            amount=joined.amount.sum().cast("float64")
+        return self._localised(joined, "purchase", "store_id", *columns)
+
+    def refunds_by_order_date(self) -> ir.Table:
+        refunds = self._by_order_day(self.table("refunds"), "currency", "amount")
+        return refunds.group_by("store_id", "day", "currency").aggregate(
+            amount=refunds.amount.sum().cast("float64")
         )
 
     def returns_by_return_date(self) -> ir.Table:
         returns = self._localised("returns", "return_ts", "store_id", "quantity")
         return returns.group_by("store_id", "day").aggregate(quantity=returns.quantity.sum())
 
-    def returns_by_order_date(self, orders: ir.Table) -> ir.Table:
-        returns = self.table("returns")
-        joined = returns.join(
-            orders.select("store_id", "order_id", "day"), ["store_id", "order_id"]
-        )
-        return joined.group_by("store_id", "day").aggregate(quantity=joined.quantity.sum())
+    def returns_by_order_date(self) -> ir.Table:
+        returns = self._by_order_day(self.table("returns"), "quantity")
+        return returns.group_by("store_id", "day").aggregate(quantity=returns.quantity.sum())
 
     def due_orders(self) -> ir.Table:
         due = self._localised(
@@ -299,12 +308,47 @@ class FactQueries:
         return facts.mutate(day=facts.date)
 
     # -- coverage --------------------------------------------------------------------
-    def coverage(self, name: str, column: str) -> ir.Table:
-        """First and last fact per store (UTC instants or dates), whatever the window."""
-        facts = self.table(name)
-        return facts.group_by("store_id").aggregate(
-            first=facts[column].min(), last=facts[column].max()
-        )
+    def coverage(self, columns: Sequence[tuple[str, str]]) -> ir.Table:
+        """First and last fact per (fact table, store), whatever the window, for every
+        (table, column) in one query; dates come back as midnight (see :meth:`local_days`)."""
+        parts = []
+        for name, column in columns:
+            facts = self._order_facts() if name == "orders" else self.table(name)
+            value = facts[column].cast("timestamp")
+            per_store = facts.group_by("store_id").aggregate(first=value.min(), last=value.max())
+            parts.append(
+                per_store.select(  # one nullable type on every side of the union
+                    store_id=per_store.store_id.cast(_NULLABLE_INT),
+                    first=per_store.first,
+                    last=per_store.last,
+                    fact=ibis.literal(name),
+                )
+            )
+        return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+    def local_days(
+        self, store_ids: npt.NDArray[np.int64], instants_us: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Local day ordinals of naive-UTC instants (microseconds since 1970) in numpy.
+
+        Instants outside the window get the offset of the window's first or last segment:
+        their day may be off by one, but stays outside the window, which is all that
+        coverage is compared with. Stores not in this query's stores get -1.
+        """
+        zone_of = {
+            s.store_id: self._zone_index[s.timezone if self.timezone_mode != UTC else UTC]
+            for s in self.stores
+        }
+        zones = np.array([zone_of.get(int(sid), -1) for sid in store_ids.tolist()], np.int64)
+        offsets = np.zeros(instants_us.size, np.int64)
+        for index, segments in enumerate(self._segments):
+            rows = zones == index
+            starts = np.array([_micros(seg.start_utc) for seg in segments], np.int64)
+            minutes = np.array([seg.offset_minutes for seg in segments], np.int64)
+            position = np.clip(np.searchsorted(starts, instants_us[rows], "right") - 1, 0, None)
+            offsets[rows] = minutes[position] * 60_000_000
+        days = (instants_us + offsets) // 86_400_000_000 + _EPOCH_ORDINAL
+        return np.where(zones >= 0, days, -1)
 
     # -- period aggregates -----------------------------------------------------------
     def sold_skus(self, orders: ir.Table, bounds: ir.Table) -> ir.Table:
@@ -389,6 +433,13 @@ def _within(facts: ir.Table, bounds: ir.Table, day: ir.DateValue) -> ir.Table:
         bounds, [facts.store_id == bounds.store_id, day >= bounds.start, day < bounds.end]
     )
     return joined
+
+
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def _micros(instant: dt.datetime) -> int:
+    return (instant - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
 
 
 def _flag(condition: ir.BooleanValue) -> ir.IntegerValue:

@@ -23,8 +23,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
-from zoneinfo import ZoneInfo
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -50,6 +51,7 @@ from lianxing.domain.kpi import (
 from lianxing.domain.periods import Period, PeriodError
 from lianxing.metrics.compiler import UTC, FactQueries, StoreInfo, TableSource, Window, bounds_table
 from lianxing.metrics.loader import Catalog
+from lianxing.metrics.order_cube import OrderCube
 
 Array = npt.NDArray[np.float64]
 Codes = npt.NDArray[np.int8]
@@ -83,9 +85,7 @@ class KpiRequestError(ValueError):
 # Cube sources: which query feeds which base columns, and which fact table says whether a
 # store has data at all (coverage), so that "no data" differs from a real zero.
 _SOURCE_COVERAGE = {
-    "order_counts": ("orders", "purchase_ts"),
-    "line_sums": ("orders", "purchase_ts"),
-    "pending": ("orders", "purchase_ts"),
+    "order_days": ("orders", "purchase_ts"),
     "refund_rd": ("orders", "purchase_ts"),
     "refund_od": ("orders", "purchase_ts"),
     "return_rd": ("orders", "purchase_ts"),
@@ -98,31 +98,27 @@ _SOURCE_COVERAGE = {
     "cogs": ("cogs", "valid_from"),
 }
 _MEASURE_SOURCES: dict[str, tuple[str, ...]] = {
-    "item_sales": ("line_sums", "refund_rd", "refund_od", "order_counts"),
-    "order_count": ("order_counts",),
-    "pending_order_count": ("pending", "order_counts"),
-    "all_order_count": ("order_counts",),
-    "cancelled_order_count": ("order_counts",),
-    "unit_count": ("line_sums", "order_counts"),
-    "refund_amount": ("refund_rd", "refund_od", "order_counts"),
-    "returned_units": ("return_rd", "return_od", "order_counts"),
-    "due_order_count": ("due", "order_counts"),
-    "on_time_due_order_count": ("due", "order_counts"),
-    "shipped_order_count": ("shipped", "order_counts"),
-    "late_shipped_order_count": ("shipped", "order_counts"),
+    "item_sales": ("order_days", "refund_rd", "refund_od"),
+    "order_count": ("order_days",),
+    "pending_order_count": ("order_days",),
+    "all_order_count": ("order_days",),
+    "cancelled_order_count": ("order_days",),
+    "unit_count": ("order_days",),
+    "refund_amount": ("refund_rd", "refund_od", "order_days"),
+    "returned_units": ("return_rd", "return_od", "order_days"),
+    "due_order_count": ("due", "order_days"),
+    "on_time_due_order_count": ("due", "order_days"),
+    "shipped_order_count": ("shipped", "order_days"),
+    "late_shipped_order_count": ("shipped", "order_days"),
     "ad_cost": ("ads",),
     "ad_attributed_sales": ("ads",),
     "session_count": ("traffic",),
     "fee_amount": ("fees",),
-    "cogs_amount": ("cogs", "order_counts"),
+    "cogs_amount": ("cogs", "order_days"),
 }
 _COVERAGE_COLUMNS = {
     "orders": (("orders", "purchase_ts"), ("refunds", "refund_ts"), ("returns", "return_ts")),
 }
-
-
-def _coverage_column(table: str) -> str:
-    return next(column for fact, column in _SOURCE_COVERAGE.values() if fact == table)
 
 
 _MONEY_COLUMNS = {
@@ -182,10 +178,11 @@ class KpiEngine:
         stores: Iterable[StoreInfo],
     ) -> None:
         self.backend = backend
-        self.table = table
+        self.table = _memoised(table)
         self.catalog = catalog
         self.stores = {s.store_id: s for s in stores}
         self._cubes: dict[str, _CubeState] = {}  # by timezone mode
+        self.order_cube = OrderCube(backend, self.table)
         self._last: _Request | None = None
 
     # -- public ------------------------------------------------------------------------
@@ -213,6 +210,7 @@ class KpiEngine:
         """
         if self._last is None:
             raise KpiRequestError("nothing to refresh: compute a matrix first")
+        self.order_cube.sync(force=True)
         for mode, state in self._cubes.items():
             self._refresh_cubes(mode, state, changed_since)
         return self._compute(self._last)
@@ -312,64 +310,76 @@ class KpiEngine:
         return state
 
     def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
-        return FactQueries(self.backend, self.table, state.stores, window or state.window, mode)
+        self.order_cube.sync()
+        return FactQueries(
+            self.backend,
+            self.table,
+            state.stores,
+            window or state.window,
+            mode,
+            order_facts=self.order_cube.table(),
+        )
 
     def _query_cubes(self, queries: FactQueries, sources: set[str]) -> dict[str, Frame]:
         frames: dict[str, Frame] = {}
-        standalone = {
+        builders = {
+            "order_days": queries.order_days,
             "refund_rd": queries.refunds_by_refund_date,
+            "refund_od": queries.refunds_by_order_date,
             "return_rd": queries.returns_by_return_date,
+            "return_od": queries.returns_by_order_date,
             "due": queries.due_orders,
             "shipped": queries.shipped_orders,
             "ads": queries.ads,
             "traffic": queries.traffic,
             "fees": queries.fees,
         }
-        for source in sorted(sources & set(standalone)):
-            frames[source] = _fetch(self.backend, standalone[source]())
-        on_orders = sources - set(standalone)
-        if on_orders:
+        for source in sorted(sources & set(builders)):
+            frames[source] = _fetch(self.backend, builders[source]())
+        if "cogs" in sources:
             with queries.materialised_orders() as orders:
-                builders = {
-                    "order_counts": queries.order_counts,
-                    "line_sums": queries.line_sums,
-                    "pending": queries.pending_orders,
-                    "refund_od": queries.refunds_by_order_date,
-                    "return_od": queries.returns_by_order_date,
-                    "cogs": queries.cogs,
-                }
-                for source in sorted(on_orders):
-                    frames[source] = _fetch(self.backend, builders[source](orders))
+                frames["cogs"] = _fetch(self.backend, queries.cogs(orders))
         return frames
 
     def coverage(self, mode: str, table: str) -> dict[int, tuple[int, int]]:
         """First and last local day with facts of ``table``, per store (whatever the window).
 
         Orders count as present where orders, refunds or returns are: a month with refunds
-        of earlier orders and no new order has data (sales 0), not "no data".
+        of earlier orders and no new order has data (sales 0), not "no data". Every fact
+        table's first and last facts come from one query, on the first call.
         """
         state = self._cubes[mode]
-        if table not in state.coverage:
-            found: dict[int, tuple[int, int]] = {}
-            for fact_table, column in _COVERAGE_COLUMNS.get(
-                table, ((table, _coverage_column(table)),)
-            ):
-                frame = _fetch(
-                    self.backend, self._queries(state, mode).coverage(fact_table, column)
+        if not state.coverage:
+            columns = sorted(
+                {pair for pairs in _COVERAGE_COLUMNS.values() for pair in pairs}
+                | {(fact, column) for fact, column in _SOURCE_COVERAGE.values()}
+            )
+            queries = self._queries(state, mode)
+            frame = _fetch(self.backend, queries.coverage(columns))
+            facts = frame["fact"]
+            dated = np.isin(facts, ["ad_daily", "traffic_daily", "cogs"])  # days already
+            for end in ("first", "last"):
+                instants = frame[end]
+                frame[end] = np.where(
+                    dated,
+                    instants // 86_400_000_000 + _EPOCH,
+                    queries.local_days(frame["store_id"], instants),
                 )
-                for store_id, first, last in zip(
-                    frame["store_id"], frame["first"], frame["last"], strict=True
+            for covered_table in {fact for fact, _ in _SOURCE_COVERAGE.values()}:
+                pairs = _COVERAGE_COLUMNS.get(covered_table, ((covered_table, ""),))
+                rows = np.isin(facts, [fact for fact, _ in pairs])
+                found: dict[int, tuple[int, int]] = {}
+                for store_id, first_day, last_day in zip(
+                    frame["store_id"][rows].tolist(),
+                    frame["first"][rows].tolist(),
+                    frame["last"][rows].tolist(),
+                    strict=True,
                 ):
-                    store = self.stores.get(int(store_id))
-                    if store is None:
-                        continue
-                    first_day = _local_ordinal(first, store, mode)
-                    last_day = _local_ordinal(last, store, mode)
-                    if table == "cogs":  # a unit cost, once given, applies to every later order
+                    if covered_table == "cogs":  # a unit cost applies to every later order
                         last_day = dt.date.max.toordinal()
-                    known = found.get(int(store_id), (first_day, last_day))
-                    found[int(store_id)] = (min(known[0], first_day), max(known[1], last_day))
-            state.coverage[table] = found
+                    known = found.get(store_id, (first_day, last_day))
+                    found[store_id] = (min(known[0], first_day), max(known[1], last_day))
+                state.coverage[covered_table] = found
         return state.coverage[table]
 
     def _refresh_cubes(self, mode: str, state: _CubeState, changed_since: dt.datetime) -> None:
@@ -393,17 +403,17 @@ class KpiEngine:
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
         """Earliest purchase day (UTC, minus a day) of orders refunded/returned since ``since``."""
-        days: list[dt.date] = []
-        orders = self.table("orders")
+        orders = self.order_cube.table().select("store_id", "order_id", "purchase_ts")
+        touched = []
         for name, column in (("refunds", "refund_ts"), ("returns", "return_ts")):
             facts = self.table(name)
             recent = facts.filter(facts[column] >= since).select("store_id", "order_id")
             joined = recent.join(orders, ["store_id", "order_id"])
-            result = self.backend.to_pyarrow(joined.aggregate(first=joined.purchase_ts.min()))
-            value = result.column("first")[0].as_py()
-            if value is not None:
-                days.append((value - dt.timedelta(days=1)).date())
-        return min(days) if days else None
+            touched.append(joined.select("purchase_ts"))
+        both = ibis.union(*touched)
+        result = self.backend.to_pyarrow(both.aggregate(first=both.purchase_ts.min()))
+        value = result.column("first")[0].as_py()
+        return (value - dt.timedelta(days=1)).date() if value is not None else None
 
     def period_frame(
         self,
@@ -890,6 +900,19 @@ def _grid(
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
+def _memoised(table: TableSource) -> TableSource:
+    """The same fact table expression for every use in one engine: each lookup asks the
+    backend for the table's schema."""
+    known: dict[str, ir.Table] = {}
+
+    def lookup(name: str) -> ir.Table:
+        if name not in known:
+            known[name] = table(name)
+        return known[name]
+
+    return lookup
+
+
 def _fetch(backend: BaseBackend, expr: Any) -> Frame:
     table: pa.Table = backend.to_pyarrow(expr)
     frame: Frame = {}
@@ -899,8 +922,9 @@ def _fetch(backend: BaseBackend, expr: Any) -> Frame:
             frame[name] = (
                 column.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64) + _EPOCH
             )
-        elif pa.types.is_timestamp(kind):
-            frame[name] = np.array(column.to_pylist(), dtype=object)
+        elif pa.types.is_timestamp(kind):  # microseconds since 1970 (naive UTC)
+            micros = column.cast(pa.timestamp("us")).cast(pa.int64())
+            frame[name] = micros.fill_null(np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
         elif (
             pa.types.is_integer(kind)
             or pa.types.is_floating(kind)
@@ -908,26 +932,27 @@ def _fetch(backend: BaseBackend, expr: Any) -> Frame:
             or pa.types.is_boolean(kind)
         ):
             frame[name] = column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
-        else:
-            frame[name] = np.array(column.to_pylist(), dtype=object)
+        else:  # text: through the dictionary, so that only distinct values become objects
+            encoded = column.cast(pa.string()).dictionary_encode().combine_chunks()
+            words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+            codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
+            frame[name] = words[codes]
     if "store_id" in frame:
         frame["store_id"] = frame["store_id"].astype(np.int64)
     return frame
 
 
-def _local_ordinal(value: Any, store: StoreInfo, mode: str) -> int:
-    if isinstance(value, dt.datetime):
-        if mode == UTC:
-            return value.date().toordinal()
-        return value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(store.timezone)).date().toordinal()
-    return int(value)  # already a day ordinal
-
-
 _STATUS_SPLIT = {
-    "order_counts": ("orders",),
-    "pending": ("pending",),
+    "order_days": (
+        "orders",
+        "pending",
+        "item_price",
+        "item_tax",
+        "shipping_price",
+        "shipping_tax",
+        "units",
+    ),
     "cogs": ("cogs",),
-    "line_sums": ("item_price", "item_tax", "shipping_price", "shipping_tax", "units"),
 }
 _SINGLE = {
     "refund_rd": "amount",
@@ -946,10 +971,15 @@ _Daily = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Array]
 def _daily_columns(source: str, frame: Frame, rates: _FxTable) -> dict[str, _Daily]:
     """The base columns of one cube as (store ids, day ordinals, values), money converted."""
 
+    factors: Array | None = None
+
     def column(name: str, mask: npt.NDArray[np.bool_]) -> _Daily:
+        nonlocal factors
         values = np.nan_to_num(frame[name][mask].astype(np.float64))
         if name in _MONEY_COLUMNS and "currency" in frame:
-            values = values * rates.factors(frame["day"][mask], frame["currency"][mask])
+            if factors is None:  # once per cube: every money column has the same rows
+                factors = rates.factors(frame["day"], frame["currency"].astype(str))
+            values = values * factors[mask]
         return frame["store_id"][mask], frame["day"][mask].astype(np.int64), values
 
     everything = np.ones(frame["store_id"].size, dtype=bool)
@@ -1005,19 +1035,23 @@ class _FxTable:
         return rate
 
     def factors(self, days: npt.NDArray[np.int64], currencies: npt.NDArray[Any]) -> Array:
+        """Per row: the multiplier from the row's currency on its day to the reporting one."""
         result = np.ones(days.size)
         if days.size == 0:
             return result
         foreign = currencies != self.reporting
         if not foreign.any():
             return result
-        pairs: dict[tuple[int, str], float] = {}
-        for day, currency in set(
-            zip(days[foreign].tolist(), currencies[foreign].tolist(), strict=True)
-        ):
-            pairs[(day, currency)] = self._to_usd(day, currency) / self._to_usd(day, self.reporting)
-        result[foreign] = [
-            pairs[(d, c)]
-            for d, c in zip(days[foreign].tolist(), currencies[foreign].tolist(), strict=True)
-        ]
+        # Look each (day, currency) pair up once; rows gather from the distinct pairs.
+        names, codes = np.unique(currencies[foreign], return_inverse=True)
+        keys = days[foreign].astype(np.int64) * len(names) + codes
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        pair_factors = np.array(
+            [
+                self._to_usd(int(key // len(names)), str(names[key % len(names)]))
+                / self._to_usd(int(key // len(names)), self.reporting)
+                for key in distinct.tolist()
+            ]
+        )
+        result[foreign] = pair_factors[inverse]
         return result

@@ -1,0 +1,249 @@
+"""The order cube: one row per order with its line sums, kept next to the facts.
+
+Counting orders and summing their lines needs ``order_lines`` joined to ``orders``; on
+millions of lines that join (and any distinct count over lines) dominates a KPI matrix.
+The cube does that join once and keeps the result as a derived table in the warehouse
+(``kpi_order_facts``, in the facts' schema): store, order, purchase instant, currency, a
+cancelled flag, the sums of item price, item tax, shipping price and shipping tax, units,
+and whether a line has no price yet (a pending order). Every order-based daily cube of the
+engine is then ONE group-by over this table, and orders are counted once per order.
+
+The cube is kept in step with the facts by import batch: the writer stamps every new or
+changed row with its ``batch_id`` and never deletes otherwise, so the row count per
+``batch_id`` of ``orders`` and ``order_lines`` is a fingerprint of their content
+(``kpi_order_facts_batches``). When batches appear that the cube has not seen, only the
+orders they touch are recomputed; any other change (rows gone, a known batch grown) is
+rebuilt from scratch. Changes made outside the batch writer that keep every count (an
+``UPDATE`` by hand) are not noticed: rebuild with :meth:`OrderCube.rebuild`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from lianxing.metrics.compiler import CANCELLED, TableSource
+
+CUBE_TABLE = "kpi_order_facts"
+STATE_TABLE = "kpi_order_facts_batches"
+LAYOUT = "1"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
+_LAYOUT_FACT = "__layout__"
+_KEY = ("store_id", "order_id")
+_MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What :meth:`OrderCube.sync` did: ``unchanged``, ``incremental`` or ``rebuilt``."""
+
+    action: str
+    orders: int = 0  # orders recomputed (incremental) or in the cube (rebuilt)
+
+
+class OrderCube:
+    """The derived per-order table of one warehouse (see the module docstring)."""
+
+    def __init__(self, backend: BaseBackend, table: TableSource) -> None:
+        self.backend = backend
+        self.fact_table = table
+        namespace = table("orders").op().namespace
+        self.database: str | None = namespace.database
+        self._synced = False
+
+    # -- reading ---------------------------------------------------------------------
+    def table(self) -> ir.Table:
+        """The cube (in step with the facts once :meth:`sync` ran)."""
+        return self.backend.table(CUBE_TABLE, database=self.database)
+
+    # -- keeping in step -------------------------------------------------------------
+    def sync(self, *, force: bool = False) -> SyncResult:
+        """Bring the cube in step with ``orders`` and ``order_lines`` (once per engine
+        computation; ``force`` checks again, e.g. on refresh)."""
+        if self._synced and not force:
+            return SyncResult("unchanged")
+        stored = self._stored_fingerprint()
+        current = self._fingerprint()
+        if stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None:
+            result = self.rebuild(current)
+        elif {k: v for k, v in stored.items() if k[0] != _LAYOUT_FACT} == current:
+            result = SyncResult("unchanged")
+        else:
+            known = {k: n for k, n in stored.items() if k[0] != _LAYOUT_FACT}
+            new = {k for k in current if k not in known}
+            known_grew = any(current.get(k, 0) > n for k, n in known.items())
+            lost = sum(n - current.get(k, 0) for k, n in known.items())
+            # Only new batches whose rows at most replaced rows of earlier ones: the orders
+            # they touch are the only ones that changed. Anything else is rebuilt.
+            if new and not known_grew and lost <= sum(current[k] for k in new):
+                result = self._update(new, current)
+            else:
+                result = self.rebuild(current)
+        self._synced = True
+        return result
+
+    def rebuild(self, fingerprint: dict[tuple[str, str], int] | None = None) -> SyncResult:
+        """Compute the whole cube again from the facts."""
+        fingerprint = fingerprint if fingerprint is not None else self._fingerprint()
+        orders = self.fact_table("orders")
+        cube = self._orders_with_sums(orders, self._line_sums(self.fact_table("order_lines")))
+        with self._transaction():
+            self._execute(f"DROP TABLE IF EXISTS {self._name(CUBE_TABLE)}")
+            self._execute(f"CREATE TABLE {self._name(CUBE_TABLE)} AS {self._sql(cube)}")
+            self._write_fingerprint(fingerprint)
+        self._synced = True
+        return SyncResult("rebuilt", self._count())
+
+    def _update(
+        self, batches: set[tuple[str, str]], fingerprint: dict[tuple[str, str], int]
+    ) -> SyncResult:
+        orders, lines = self.fact_table("orders"), self.fact_table("order_lines")
+        keys: list[ir.Table] = []
+        for fact, table in (("orders", orders), ("order_lines", lines)):
+            ids = sorted(batch for name, batch in batches if name == fact)
+            if ids:
+                keys.append(table.filter(table.batch_id.isin(ids)).select(*_KEY))
+        touched = keys[0].union(keys[1], distinct=True) if len(keys) == 2 else keys[0].distinct()
+        # Materialised once: read three times (delete, order rows, their lines).
+        name = "lx_kpi_touched_orders"
+        self._execute(f"DROP TABLE IF EXISTS {name}")
+        self._execute(f"CREATE TEMP TABLE {name} AS {self._sql(touched)}")
+        try:
+            touched_table = self.backend.table(name)
+            changed = self._orders_with_sums(
+                orders.semi_join(touched_table, list(_KEY)),
+                self._line_sums(lines.semi_join(touched_table, list(_KEY))),
+            )
+            target = self._name(CUBE_TABLE)
+            with self._transaction():
+                self._execute(
+                    f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {name} k WHERE "
+                    + " AND ".join(f"k.{c} = {target}.{c}" for c in _KEY)
+                    + ")"
+                )
+                self._execute(f"INSERT INTO {target} {self._sql(changed)}")
+                self._write_fingerprint(fingerprint)
+            count = self._scalar(f"SELECT count(*) FROM {name}")
+        finally:
+            self._execute(f"DROP TABLE IF EXISTS {name}")
+        return SyncResult("incremental", count)
+
+    # -- the cube's shape ------------------------------------------------------------
+    @staticmethod
+    def _line_sums(lines: ir.Table) -> ir.Table:
+        return lines.group_by(*_KEY).aggregate(
+            **{c: lines[c].sum().cast("decimal(18, 4)") for c in _MONEY},
+            units=lines.quantity.sum().cast("int64"),
+            unpriced=lines.item_price.isnull().ifelse(1, 0).max(),
+        )
+
+    @staticmethod
+    def _orders_with_sums(orders: ir.Table, sums: ir.Table) -> ir.Table:
+        joined = orders.left_join(sums, list(_KEY))
+        return joined.select(
+            orders.store_id,
+            orders.order_id,
+            orders.purchase_ts,
+            orders.currency,
+            cancelled=(orders.status == CANCELLED).ifelse(1, 0).cast("int32"),
+            **{c: sums[c] for c in _MONEY},
+            units=sums.units,
+            unpriced=sums.unpriced.cast("int32").coalesce(0),
+        )
+
+    # -- fingerprint -----------------------------------------------------------------
+    def _fingerprint(self) -> dict[tuple[str, str], int]:
+        parts = []
+        for fact in ("orders", "order_lines"):
+            t = self.fact_table(fact)
+            parts.append(
+                t.group_by("batch_id").aggregate(rows=t.count()).mutate(fact=ibis.literal(fact))
+            )
+        result = self.backend.to_pyarrow(parts[0].union(parts[1]))
+        return {
+            (str(f), str(b)): int(n)
+            for f, b, n in zip(
+                result.column("fact").to_pylist(),
+                result.column("batch_id").to_pylist(),
+                result.column("rows").to_pylist(),
+                strict=True,
+            )
+        }
+
+    def _stored_fingerprint(self) -> dict[tuple[str, str], int] | None:
+        schema = _quote(self.database) if self.database else "current_schema()"
+        existing = {
+            str(name)
+            for (name,) in self._rows(
+                "SELECT table_name FROM information_schema.tables "
+                f"WHERE table_schema = {schema} AND table_name IN "
+                f"({_quote(CUBE_TABLE)}, {_quote(STATE_TABLE)})"
+            )
+        }
+        if STATE_TABLE not in existing or CUBE_TABLE not in existing:
+            return None
+        rows = self._rows(f"SELECT fact, batch_id, row_count FROM {self._name(STATE_TABLE)}")
+        return {(str(f), str(b)): int(n) for f, b, n in rows}
+
+    def _write_fingerprint(self, fingerprint: dict[tuple[str, str], int]) -> None:
+        state = self._name(STATE_TABLE)
+        self._execute(
+            f"CREATE TABLE IF NOT EXISTS {state} "
+            "(fact VARCHAR(64), batch_id VARCHAR(256), row_count BIGINT)"
+        )
+        self._execute(f"DELETE FROM {state}")
+        rows = [(_LAYOUT_FACT, LAYOUT, 0), *((f, b, n) for (f, b), n in fingerprint.items())]
+        values = ", ".join(f"({_quote(f)}, {_quote(b)}, {int(n)})" for f, b, n in rows)
+        self._execute(f"INSERT INTO {state} VALUES {values}")
+
+    # -- SQL plumbing ----------------------------------------------------------------
+    def _name(self, table: str) -> str:
+        return f'"{self.database}"."{table}"' if self.database else f'"{table}"'
+
+    def _sql(self, expr: ir.Table) -> str:
+        return str(self.backend.compile(expr))
+
+    def _raw(self, sql: str) -> Any:
+        return self.backend.raw_sql(sql)
+
+    def _execute(self, sql: str) -> None:
+        result = self._raw(sql)
+        if self.backend.name == "postgres":  # a cursor there (on DuckDB: the connection)
+            result.close()
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        result = self._raw(sql)
+        try:
+            return list(result.fetchall())
+        finally:
+            if self.backend.name == "postgres":
+                result.close()
+
+    def _scalar(self, sql: str) -> int:
+        return int(self._rows(sql)[0][0])
+
+    def _count(self) -> int:
+        return self._scalar(f"SELECT count(*) FROM {self._name(CUBE_TABLE)}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+
+class _Transaction:
+    """BEGIN … COMMIT on the backend's connection (ROLLBACK on error)."""
+
+    def __init__(self, cube: OrderCube) -> None:
+        self.cube = cube
+
+    def __enter__(self) -> None:
+        self.cube._execute("BEGIN")
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.cube._execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

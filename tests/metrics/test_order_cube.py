@@ -1,0 +1,71 @@
+"""The order cube follows the facts batch by batch, and refresh re-reads only changed days.
+
+Store 1 in October (Los Angeles time) on the hand-made facts: gmv 100 (A1 50 + 30, A5 20),
+3 orders, 7 units (see test_engine_cases.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from kpi_facts import FACTS, T, _line, _order, load_facts, make_engine
+
+from lianxing.domain.kpi import KpiMatrix, Scope
+from lianxing.domain.periods import parse_period
+from lianxing.metrics.engine import KpiEngine
+from lianxing.metrics.order_cube import OrderCube
+from lianxing.warehouse import Warehouse
+
+OCT = "2026-10"
+S1 = "store:1"
+KPIS = ["gmv", "orders", "units"]
+
+# A9: 2026-10-20 11:00 PDT, one line of 25 USD.
+A9 = {
+    "orders": [_order(1, "A9", T(2026, 10, 20, 18), "shipped", "USD")],
+    "order_lines": [_line(1, "A9", "1", "S1", 1, 25.0, "USD")],
+}
+
+
+def _october(engine: KpiEngine) -> KpiMatrix:
+    return engine.compute(periods=[parse_period(OCT)], scopes=[Scope.store(1)], kpis=KPIS)
+
+
+def _values(matrix: KpiMatrix) -> tuple[float | None, ...]:
+    return tuple(matrix.value(k, OCT, S1) for k in KPIS)
+
+
+def test_a_new_batch_updates_only_the_orders_it_touches(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((100, 3, 7))
+    # A new order, and A1's second line re-priced from 30 to 40 (a changed row).
+    a1_line = _line(1, "A1", "2", "S2", 1, 40.0, "USD", tax=2.4)
+    load_facts(
+        warehouse,
+        {"orders": A9["orders"], "order_lines": [*A9["order_lines"], a1_line]},
+        batch="day-2",
+    )
+    result = OrderCube(warehouse.ibis, warehouse.table).sync()
+    assert (result.action, result.orders) == ("incremental", 2)  # A9 and A1
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((100 + 25 + 10, 4, 8))
+    assert OrderCube(warehouse.ibis, warehouse.table).sync().action == "unchanged"
+
+
+def test_rows_removed_outside_the_writer_rebuild_the_cube(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((100, 3, 7))
+    warehouse.execute(f"DELETE FROM {warehouse.qualified('order_lines')} WHERE order_id = 'A5'")
+    assert OrderCube(warehouse.ibis, warehouse.table).sync().action == "rebuilt"
+    # A5 (10-31, 20 USD, 1 unit) still counts as an order, without lines.
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((80, 3, 6))
+
+
+def test_refresh_after_a_day_of_orders_matches_a_full_recompute(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    engine = make_engine(warehouse)
+    _october(engine)
+    load_facts(warehouse, A9, batch="day-2")
+    refreshed = engine.refresh(dt.datetime(2026, 10, 20))
+    assert _values(refreshed) == pytest.approx((125, 4, 8))
+    assert _values(refreshed) == _values(_october(make_engine(warehouse)))
