@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from web_helpers import (
     all_orders_file,
     api_client,
     login,
+    run_jobs,
 )
 
 from lianxing.db.models import AuditEntry, ImportBatch
@@ -77,8 +79,15 @@ def test_upload_imports_and_changes_the_kpis(world: World, tmp_path: Path) -> No
         response = client.post(
             f"/api/v1/stores/{world.store_a1}/imports", files={"file": ("more.txt", fh)}
         )
-    assert response.status_code == 201, response.text
-    body = response.json()
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["status"] == "queued" and queued["file_name"] == "more.txt"
+    assert client.get(queued["url"]).json()["status"] == "queued"
+    assert run_jobs(world.ws) == 1
+    done = client.get(queued["url"]).json()
+    assert done["status"] == "done", done
+    assert done["alerts"]["errors"] == []  # the job evaluated the alert rules after the import
+    body = done["result"]
     assert body["format"] == "amazon.all_orders"
     assert body["tables"]["orders"]["new"] == 1
     kpis = client.get(
@@ -107,8 +116,10 @@ def test_a_bad_file_is_rejected_with_row_level_problems_and_nothing_written(
         response = client.post(
             f"/api/v1/stores/{world.store_a1}/imports", files={"file": ("bad.txt", fh)}
         )
-    assert response.status_code == 422
-    body = response.json()
+    assert response.status_code == 202
+    run_jobs(world.ws)
+    body = client.get(response.json()["url"]).json()
+    assert body["status"] == "failed"
     assert body["detail"].startswith("bad.txt rejected, nothing imported")
     joined = "\n".join(body["problems"])
     assert "bad.txt" in joined and "line 3" in joined
@@ -364,3 +375,39 @@ def test_openapi_schema_lists_the_api(world: World) -> None:
         "/api/v1/platforms",
     } <= paths
     assert not any(p.startswith("/stores") or p == "/" for p in paths)  # pages are not API
+
+
+def test_serve_runs_uploaded_imports_in_its_job_runner_and_the_page_polls(
+    world: World, tmp_path: Path
+) -> None:
+    """The app's lifespan starts the embedded runner; the upload page polls the job."""
+    from lianxing.jobs.runner import EmbeddedRunner
+
+    runner = EmbeddedRunner(world.ws.settings, poll_seconds=0.1, schedule=None)
+    with TestClient(create_app(workspace=world.ws, job_runner=runner)) as client:
+        assert runner.running
+        csrf = login(client, world.emails["owner_a"])
+        good = all_orders_file(tmp_path / "more.txt", EXTRA_ORDER).read_bytes()
+        sent = client.post(
+            "/imports/upload",
+            data={"store": str(world.store_a1), "csrf_token": csrf},
+            files={"file": ("more.txt", good)},
+        )
+        assert 'id="import-pending"' in sent.text and "more.txt" in sent.text
+        job = re.search(r'data-job="([^"]+)"', sent.text)
+        assert job is not None
+        fragment = ""
+        for _ in range(300):
+            fragment = client.get(f"/imports/jobs/{job.group(1)}").text
+            if "import-pending" not in fragment:
+                break
+            time.sleep(0.1)
+        assert 'id="import-accepted"' in fragment and "amazon.all_orders" in fragment
+        assert 'id="import-alerts"' in fragment  # alert rules were evaluated after it
+        kpis = client.get(
+            f"/api/v1/stores/{world.store_a1}/kpis", params={"period": PERIOD, "kpi": "gmv"}
+        ).json()["kpis"]
+        assert kpis["gmv"]["value"] == pytest.approx(200.00)
+        # The saved upload is removed once the job has finished.
+        assert not any((world.ws.settings.home_dir / "uploads").glob("*/more.txt"))
+    assert not runner.running  # stopped with the app

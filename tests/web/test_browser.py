@@ -23,6 +23,7 @@ import uvicorn
 from web_helpers import EXTRA_ORDER, PASSWORD, PERIOD, World, all_orders_file
 
 from lianxing.demo.fill import fill_demo_workspace
+from lianxing.jobs.runner import EmbeddedRunner
 from lianxing.web.app import create_app
 from lianxing.web.demo_users import ensure_demo_users
 from lianxing.workspace import Workspace
@@ -55,15 +56,24 @@ def _free_port() -> int:
         return port
 
 
+# The job runners of the apps being served (as `lianxing serve` starts one).
+RUNNERS: list[EmbeddedRunner] = []
+
+
 @pytest.fixture
 def serve() -> Iterator[object]:
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(ws: Workspace) -> str:
         port = _free_port()
+        runner = EmbeddedRunner(ws.settings, poll_seconds=0.2, schedule=None)
+        RUNNERS.append(runner)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(workspace=ws), host="127.0.0.1", port=port, log_level="warning"
+                create_app(workspace=ws, job_runner=runner),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)
@@ -79,6 +89,7 @@ def serve() -> Iterator[object]:
     for server, thread in servers:
         server.should_exit = True
         thread.join(10)
+    RUNNERS.clear()
 
 
 @pytest.fixture
@@ -99,8 +110,11 @@ def _login(page: object, base: str, email: str, password: str) -> None:
 
 def _cli_kpis(ws: Workspace, store: int) -> dict[str, object]:
     # LIANXING_HOME (and the database URLs) are exported by the workspace fixture. DuckDB
-    # lets one process at a time open its file: the app lets go (and reopens on next use).
+    # lets one process at a time open its file: the app and its job runner let go (the app
+    # reopens on next use, the runner is started again).
     ws.close()
+    for runner in RUNNERS:
+        runner.stop()
     out = subprocess.run(
         [
             sys.executable,
@@ -118,6 +132,8 @@ def _cli_kpis(ws: Workspace, store: int) -> dict[str, object]:
         check=True,
         timeout=120,
     )
+    for runner in RUNNERS:
+        runner.start()
     body: dict[str, object] = json.loads(out.stdout)
     return body
 

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from web_helpers import PERIOD, World, api_client, login
+from web_helpers import PERIOD, World, add_alerts, api_client, login
 
 from lianxing.web.api import api_router
 from lianxing.web.app import create_app
@@ -100,7 +100,45 @@ LIST_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Response]] = 
     ("POST", "/api/v1/tokens"): lambda c, w: c.post("/api/v1/tokens", json={"name": "mine"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): lambda c, w: c.delete("/api/v1/tokens/1"),
     ("GET", "/api/v1/imports/{batch_id}"): lambda c, w: _imports_of(w)(c, w.store_a1),
+    ("GET", "/api/v1/alerts"): lambda c, w: c.get("/api/v1/alerts?state=all"),
 }
+
+
+def _import_job_of(world: World, store: int) -> str:
+    """A queued import job on ``store``, submitted by its owner."""
+    from lianxing.jobs.runner import submit
+
+    job = submit(
+        world.ws,
+        "ingest.import_file",
+        {"path": "/nonexistent/a.txt", "store_id": store, "actor": "test"},
+        max_attempts=1,
+    )
+    return job.id
+
+
+# Routes about one record of a store (an alert, an import job, ...): ``ids`` maps the store
+# attribute to that store's record id, made by ``world_records``. Outsiders get 403/404.
+RecordCall = Callable[[TestClient, dict[str, Any]], Response]
+RECORD_REQUESTS: dict[tuple[str, str], RecordCall] = {
+    ("GET", "/api/v1/import-jobs/{job_id}"): lambda c, r: c.get(f"/api/v1/import-jobs/{r['job']}"),
+    ("GET", "/api/v1/alerts/{alert_id}"): lambda c, r: c.get(f"/api/v1/alerts/{r['alert']}"),
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): lambda c, r: c.post(
+        f"/api/v1/alerts/{r['alert']}/ack", json={}
+    ),
+    ("POST", "/api/v1/alerts/{alert_id}/silence"): lambda c, r: c.post(
+        f"/api/v1/alerts/{r['alert']}/silence", json={"until": "2099-01-01T00:00:00"}
+    ),
+}
+
+
+def world_records(world: World) -> dict[str, dict[str, Any]]:
+    """Store attribute -> ids of that store's records, one of each kind."""
+    alerts = add_alerts(world)
+    return {
+        attr: {"job": _import_job_of(world, getattr(world, attr)), "alert": alerts[attr]}
+        for attr in ("store_a1", "store_a2")
+    }
 
 
 def _api_routes() -> set[tuple[str, str]]:
@@ -115,7 +153,29 @@ def _api_routes() -> set[tuple[str, str]]:
 
 
 def test_every_api_route_is_covered_by_the_isolation_suite() -> None:
-    assert _api_routes() == set(STORE_REQUESTS) | set(LIST_REQUESTS)
+    assert _api_routes() == set(STORE_REQUESTS) | set(LIST_REQUESTS) | set(RECORD_REQUESTS)
+
+
+def test_outsiders_get_403_or_404_on_every_record_of_a_store(world: World) -> None:
+    records = world_records(world)
+    failures = []
+    for user, store_attr, why in OUTSIDERS:
+        client = api_client(world, user)
+        for (method, path), call in RECORD_REQUESTS.items():
+            response = call(client, records[store_attr])
+            if response.status_code not in (403, 404) or _leaks(
+                response, STORE_SECRETS[store_attr]
+            ):
+                failures.append(
+                    f"{user} on {store_attr} ({why}): {method} {path}: "
+                    f"{response.status_code} {response.text[:200]}"
+                )
+    assert failures == []
+    # Nothing an outsider sent changed the alerts.
+    owner = api_client(world, "owner_a")
+    for store_attr in ("store_a1", "store_a2"):
+        alert = owner.get(f"/api/v1/alerts/{records[store_attr]['alert']}").json()
+        assert alert["acked_at"] is None and alert["silenced_until"] is None
 
 
 def _leaks(response: Response, secrets: tuple[str, ...] = SECRETS) -> list[str]:

@@ -18,6 +18,7 @@ from lianxing.accounts.service import add_grant, add_user, create_org
 from lianxing.db.models import AccessGrant, User
 from lianxing.domain.time import utcnow
 from lianxing.ingest.service import import_file
+from lianxing.jobs.runner import EmbeddedRunner
 from lianxing.stores import create_store
 from lianxing.web.app import create_app
 from lianxing.web.auth import create_api_token
@@ -188,3 +189,57 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)
     assert csrf is not None
     return csrf.group(1)
+
+
+def run_jobs(ws: Workspace) -> int:
+    """Run the queued jobs (an upload's import) as ``lianxing serve``'s runner would."""
+    runner = EmbeddedRunner(ws.settings, schedule=None)
+    try:
+        return runner.run_pending()
+    finally:
+        runner.stop()
+
+
+def add_alerts(world: World) -> dict[str, int]:
+    """Alerts on A1, A2 and B: "GMV below 1000" fires for A1 (150.50) and A2 (one order of
+    12.00, imported here); "GMV above 1" fires for every store (its info alerts). One
+    webhook channel on a closed port, so the deliveries fail and are retried. Returns store attribute -> one alert id of that store."""
+    from lianxing.alerts.service import add_channel, add_rule, evaluate, list_alerts
+
+    a2_order = [("111-0000021-0000021", "2026-09-08T18:00:00+00:00", "Shipped", 1, "12.00")]
+    folder = world.ws.settings.home_dir / "test-files"
+    folder.mkdir(exist_ok=True)
+    import_file(world.ws, all_orders_file(folder / "a2.txt", a2_order), world.store_a2)
+    with world.ws.session() as s:
+        channel = add_channel(
+            s,
+            world.ws.cipher,
+            name="ops hook",
+            kind="webhook",
+            locale="zh",
+            config={},
+            secrets={"url": "http://127.0.0.1:9/hook"},
+            actor="test",
+        ).id
+        for name, op, threshold in (("GMV 过低 / GMV low", "<", 1000), ("GMV seen", ">", 1)):
+            add_rule(
+                s,
+                name=name,
+                kind="kpi_threshold",
+                scope_kind="all",
+                scope_ref=None,
+                severity="critical" if op == "<" else "info",
+                params={"kpi": "gmv", "op": op, "threshold": threshold, "period": PERIOD},
+                channel_ids=[channel],
+                actor="test",
+            )
+    evaluate(world.ws, actor="test")
+    ids: dict[str, int] = {}
+    with world.ws.session() as s:
+        for alert in list_alerts(s, states=("firing",)):
+            if alert.severity.value != "critical" and alert.store_id != world.store_b:
+                continue
+            for attr in ("store_a1", "store_a2", "store_b"):
+                if alert.store_id == getattr(world, attr):
+                    ids.setdefault(attr, alert.id)
+    return ids

@@ -1,4 +1,4 @@
-"""``lianxing serve``: the web app and the REST API."""
+"""``lianxing serve``: the web app, the REST API and the embedded job runner."""
 
 from __future__ import annotations
 
@@ -13,16 +13,26 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def run_server(host: str, port: int, *, proxy_headers: bool = False) -> None:
-    """Serve the workspace's web app until interrupted (used by ``serve`` and ``demo``)."""
+    """Serve the workspace's web app until interrupted (used by ``serve`` and ``demo``).
+
+    The background jobs (uploaded imports, alert evaluation and delivery, scheduled reports)
+    run in this process unless ``LIANXING_QUEUE_URL`` hands them to ``lianxing worker``.
+    """
     import uvicorn
 
+    from lianxing.jobs.runner import EmbeddedRunner
     from lianxing.web.app import create_app
 
     try:
         ws = open_workspace()
     except WorkspaceError as exc:
         fail(str(exc))
-    web_app = create_app(workspace=ws)
+    runner = None if ws.settings.queue_url else EmbeddedRunner(ws.settings)
+    if runner is None:
+        Console(stderr=True).print(
+            "jobs go to the queue; run `lianxing worker` / 后台任务由 lianxing worker 执行"
+        )
+    web_app = create_app(workspace=ws, job_runner=runner)
     try:
         uvicorn.run(
             web_app,

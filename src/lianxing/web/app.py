@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import lianxing
 from lianxing.config import Settings
+from lianxing.jobs.runner import EmbeddedRunner
 from lianxing.web.api import API_PREFIX, api_router
 from lianxing.web.deps import LoginRequired, WebState
 from lianxing.web.pages import pages_router
@@ -40,19 +41,29 @@ def create_app(
     *,
     workspace: Workspace | None = None,
     secure_cookies: bool | None = None,
+    job_runner: EmbeddedRunner | None = None,
 ) -> FastAPI:
     """The web app over one workspace.
 
     ``secure_cookies``: None marks cookies Secure exactly when the request came over HTTPS
     (behind a proxy, run uvicorn with ``--proxy-headers``); True or False forces it.
+    ``job_runner``: started with the app and stopped at shutdown (``lianxing serve`` gives
+    one unless a queue is configured); it runs the uploaded files' imports. Without it the
+    jobs wait for ``lianxing worker``.
     """
     ws = workspace or open_workspace(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if workspace is None:  # opened here, so closed here
-            ws.close()
+        if job_runner is not None:
+            job_runner.start()
+        try:
+            yield
+        finally:
+            if job_runner is not None:
+                job_runner.stop()
+            if workspace is None:  # opened here, so closed here
+                ws.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -68,6 +79,7 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.web = WebState(ws, secure_cookies)
+    app.state.job_runner = job_runner
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router())
     app.include_router(pages_router())

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lianxing.web.api import accounts, imports, kpis, platforms, stores, targets
+from lianxing.web.api import (
+    accounts,
+    alerts,
+    imports,
+    kpis,
+    platforms,
+    stores,
+    targets,
+)
 
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (accounts, stores, platforms, kpis, imports, targets):
+    for module in (accounts, stores, platforms, kpis, imports, targets, alerts):
         router.include_router(module.router)
     return router

@@ -1,4 +1,5 @@
-"""Imports: upload a report file for a store, see the result or every row-level problem."""
+"""Imports: upload a report file for a store; the import runs as a background job that the
+page polls (htmx) until it shows the result or every row-level problem."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from lianxing.accounts.service import visible_stores
 from lianxing.db.models import ImportBatch
 from lianxing.domain.access import Access
 from lianxing.ingest.files.registry import formats
-from lianxing.web.api.imports import UploadRejected, run_upload
-from lianxing.web.deps import PageCaller, check_csrf, transaction
+from lianxing.ingest.service import ImportResult
+from lianxing.web.api.imports import JobId, UploadRejected, import_job_for, run_upload
+from lianxing.web.deps import Caller, PageCaller, check_csrf, transaction
 from lianxing.web.templating import render
 
 router = APIRouter()
@@ -87,6 +89,29 @@ def upload(
             {"rejected": UploadRejected(exc.status_code, str(exc.detail), []), "result": None},
             caller=caller,
         )
+    if isinstance(result, ImportResult):  # a dry run, checked at once
+        return render(
+            request,
+            "_import_result.html",
+            {"rejected": None, "result": result.as_json(), "alerts": None},
+            caller=caller,
+        )
+    return _job_fragment(request, caller, result.job.id)
+
+
+def _job_fragment(request: Request, caller: Caller, job_id: str) -> Response:
+    view = import_job_for(request, caller, job_id)
+    if not view.finished:
+        return render(request, "_import_job.html", {"view": view}, caller=caller)
     return render(
-        request, "_import_result.html", {"rejected": None, "result": result}, caller=caller
+        request,
+        "_import_result.html",
+        {"rejected": view.rejected, "result": view.result, "alerts": view.alerts},
+        caller=caller,
     )
+
+
+@router.get("/imports/jobs/{job_id}")
+def import_job(request: Request, caller: PageCaller, job_id: JobId) -> Response:
+    """Polled by the page: the job's progress, then its result or problems."""
+    return _job_fragment(request, caller, job_id)
