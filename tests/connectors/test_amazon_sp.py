@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
+from helpers import DATA, add_store, sp_api_orders
 
 from lianxing.ingest.service import import_file
 from lianxing.ingest.sync import (
@@ -18,8 +20,6 @@ from lianxing.ingest.sync import (
     sync_store,
 )
 from lianxing.workspace import Workspace
-from helpers import DATA, add_store, sp_api_orders
-from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
 
 SELLER = "A1SELLERTEST"
 SINCE = dt.date(2026, 9, 30)
@@ -63,9 +63,7 @@ def test_orders_by_api_are_the_all_orders_facts(workspace: Workspace) -> None:
     assert fake.count("getOrders") * 2 == 4 * 2 // 2 * 2  # 2 pages of 2 orders, per sync
     assert fake.violations == 0
     assert _rows(workspace, "orders", api_store) == _rows(workspace, "orders", file_store)
-    assert _rows(workspace, "order_lines", api_store) == _rows(
-        workspace, "order_lines", file_store
-    )
+    assert _rows(workspace, "order_lines", api_store) == _rows(workspace, "order_lines", file_store)
     lines = {r["line_id"]: r for r in _rows(workspace, "order_lines", api_store)}
     assert lines["10000000000001"]["promotion_discount"] == Decimal("5.0000")
     assert lines["10000000000002"]["promotion_discount"] == Decimal("4.9900")

@@ -21,17 +21,34 @@ def test_connect_sync_and_status(workspace: Workspace, tmp_path: Path) -> None:
     store = add_store(workspace, "shopee", "MY", "cli shop")
     runner = CliRunner()
     # Published-rate buckets (scale 1) on both sides.
-    fake = FakeShopee(limits={"*": (10.0, 10)}, page_size=10, orders={SHOP: make_orders(SHOP, 20, START)})
+    fake = FakeShopee(
+        limits={"*": (10.0, 10)}, page_size=10, orders={SHOP: make_orders(SHOP, 20, START)}
+    )
     with fake.running():
         token_file = tmp_path / "refresh.txt"
         token_file.write_text(fake.grant(SHOP) + "\n")
-        args = ["connect", "--store", str(store), "--app-key", fake.partner_id,
-                "--token-file", str(token_file), "--account", f"shop_id={SHOP}",
-                "--api-base", fake.url, "--auth-base", fake.url, "--json"]
+        args = [
+            "connect",
+            "--store",
+            str(store),
+            "--app-key",
+            fake.partner_id,
+            "--token-file",
+            str(token_file),
+            "--account",
+            f"shop_id={SHOP}",
+            "--api-base",
+            fake.url,
+            "--auth-base",
+            fake.url,
+            "--json",
+        ]
         connected = runner.invoke(app, args, env={"LIANXING_APP_SECRET": fake.partner_key})
         assert connected.exit_code == 0, connected.output
         assert json.loads(connected.stdout)["status"] == "active"
-        synced = runner.invoke(app, ["sync", "--store", str(store), "--since", "2026-10-30", "--json"])
+        synced = runner.invoke(
+            app, ["sync", "--store", str(store), "--since", "2026-10-30", "--json"]
+        )
         assert synced.exit_code == 0, synced.output
         streams = {s["stream"]: s for s in json.loads(synced.stdout)["stores"][0]["streams"]}
         assert streams["orders"]["records"] == 20

@@ -11,8 +11,8 @@ import sys
 import urllib.parse
 from decimal import Decimal
 
-from helpers import add_store
 from fake_platforms.shopee import FakeShopee, make_orders, shopee_sign
+from helpers import add_store
 
 from lianxing.ingest.sync import (
     ConnectorOptions,
@@ -128,9 +128,7 @@ def test_crash_mid_sync_resumes_without_gap_or_duplicate(workspace: Workspace) -
         # The orders are in the first 15-day slice: list + detail per page of 10; the
         # 5th page's list call hangs (4 pages written), and the child is killed there.
         fake.hang_after(2 * 4)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(store)], env=os.environ.copy()
-        )
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(store)], env=os.environ.copy())
         try:
             assert fake.hanging.wait(60), "the child never reached the hang"
             os.kill(child.pid, signal.SIGKILL)

@@ -71,7 +71,9 @@ def connect(
         Path | None, typer.Option(help="File holding a refresh token / 刷新令牌文件")
     ] = None,
     api_base: Annotated[str | None, typer.Option(help="API host (default: the platform's)")] = None,
-    auth_base: Annotated[str | None, typer.Option(help="Auth host (default: the platform's)")] = None,
+    auth_base: Annotated[
+        str | None, typer.Option(help="Auth host (default: the platform's)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout")] = False,
 ) -> None:
     """Authorise API access for a store / 授权店铺 API 访问."""
@@ -115,7 +117,10 @@ def connect(
                     auth_base=auth_base,
                 )
                 if callback is None and code is None:
-                    print("请让卖家打开以下链接授权 / Ask the seller to open this URL:", file=sys.stderr)
+                    print(
+                        "请让卖家打开以下链接授权 / Ask the seller to open this URL:",
+                        file=sys.stderr,
+                    )
                     print(url)
                     if not sys.stdin.isatty():
                         return
@@ -134,4 +139,6 @@ def connect(
     if as_json:
         emit_json(view)
     else:
-        print(f"店铺 {store} 已授权 / store {store} connected: {view['connector']} ({view['status']})")
+        print(
+            f"店铺 {store} 已授权 / store {store} connected: {view['connector']} ({view['status']})"
+        )

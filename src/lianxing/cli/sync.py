@@ -41,7 +41,14 @@ def sync(
     if as_json:
         emit_json({"stores": [r.as_json() for r in results]})
     else:
-        table = Table("店铺 Store", "连接器 Connector", "流 Stream", "状态 Status", "记录 Records", "错误 Error")
+        table = Table(
+            "店铺 Store",
+            "连接器 Connector",
+            "流 Stream",
+            "状态 Status",
+            "记录 Records",
+            "错误 Error",
+        )
         for r in results:
             if not r.streams:
                 table.add_row(str(r.store_id), r.connector, "-", r.status, "0", r.error or "")
@@ -76,7 +83,12 @@ def status(
         emit_json({"stores": rows})
         return
     table = Table(
-        "店铺 Store", "连接 Connection", "流 Stream", "上次成功 Last success", "延迟 Lag", "错误 Last error"
+        "店铺 Store",
+        "连接 Connection",
+        "流 Stream",
+        "上次成功 Last success",
+        "延迟 Lag",
+        "错误 Last error",
     )
     for row in rows:
         conn = f"{row['connector']} ({row['status']})"

@@ -55,6 +55,7 @@ from lianxing.ingest.api.base import (
     get_connector,
 )
 from lianxing.ingest.files.base import ImportContext
+
 # The same salt as file imports, so a buyer hashes to the same buyer_ref either way.
 from lianxing.ingest.service import _buyer_salt as buyer_salt
 from lianxing.warehouse import WriteStats
@@ -433,9 +434,7 @@ def connection_view(conn: StoreConnection) -> dict[str, Any]:
         "status": conn.status,
         "status_reason": conn.status_reason,
         "account": dict(conn.account or {}),
-        "access_expires_at": conn.access_expires_at.isoformat()
-        if conn.access_expires_at
-        else None,
+        "access_expires_at": conn.access_expires_at.isoformat() if conn.access_expires_at else None,
         "refresh_expires_at": conn.refresh_expires_at.isoformat()
         if conn.refresh_expires_at
         else None,
@@ -582,7 +581,7 @@ def _sync_stream(
             with workspace.session() as session:
                 state = _state(session, store.id, stream)
                 state.checkpoint = {**(state.checkpoint or {}), "position": page.position}
-    except Exception as exc:  # noqa: BLE001 - recorded on the stream, then judged below
+    except Exception as exc:
         error = exc
     _finish_stream(workspace, store.id, connector, result, error, actor)
     if isinstance(error, AuthorisationError):
@@ -654,7 +653,8 @@ def sync_store(
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> SyncResult:
-    """Sync one store's streams (see the module docstring). A plain function: jobs call it."""
+    """Sync one store's streams (all, or those named in ``streams``; see the module
+    docstring). A plain function: jobs call it."""
     with workspace.session() as session:
         store = _store(session, store_id)
         conn = _connection(session, store_id)
@@ -669,10 +669,9 @@ def sync_store(
     connector = build_connector(workspace, store_id, options, actor)
     now = utcnow()
     result = SyncResult(store_id, connector.id, "succeeded")
-    wanted = list(streams) if streams is not None else [s.name for s in connector.streams]
+    chosen = set(streams) if streams is not None else None
+    wanted = [s.name for s in connector.streams if chosen is None or s.name in chosen]
     try:
-        for stream in wanted:
-            connector.stream(stream)  # KeyError for an unknown stream, before any work
         for stream in wanted:
             result.streams.append(
                 _sync_stream(workspace, store, connector, stream, since, now, actor)
@@ -705,16 +704,24 @@ def sync_stores(
     since: dt.date | dt.datetime | None = None,
     *,
     workers: int = 1,
+    streams: Iterable[str] | None = None,
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> list[SyncResult]:
     """Sync several stores, ``workers`` at a time (rate limits are shared per account)."""
     ids = list(store_ids) if store_ids is not None else connected_store_ids(workspace)
     if workers <= 1:
-        return [sync_store(workspace, i, since, options=options, actor=actor) for i in ids]
+        return [
+            sync_store(workspace, i, since, streams=streams, options=options, actor=actor)
+            for i in ids
+        ]
+    workspace.warehouse  # noqa: B018 - connect once, before threads race to connect twice
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
-            pool.submit(sync_store, workspace, i, since, options=options, actor=actor) for i in ids
+            pool.submit(
+                sync_store, workspace, i, since, streams=streams, options=options, actor=actor
+            )
+            for i in ids
         ]
         return [f.result() for f in futures]
 
@@ -763,9 +770,7 @@ def register_jobs() -> None:
     from lianxing.jobs.registry import JobContext, job
 
     @job("ingest.sync_store")
-    def sync_store_job(
-        ctx: JobContext, store_id: int, since: str | None = None
-    ) -> dict[str, Any]:
+    def sync_store_job(ctx: JobContext, store_id: int, since: str | None = None) -> dict[str, Any]:
         """Idempotent: a repeated delivery resumes from the checkpoint or re-reads the
         overlap window, merging by natural key."""
         start = dt.date.fromisoformat(since) if since else None

@@ -11,11 +11,12 @@ is counted in ``bad_signatures`` and refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from abc import ABC, abstractmethod
 import time
 import urllib.parse
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +29,11 @@ JITTER = 0.05
 
 
 def json_reply(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Reply:
-    return status, {"content-type": "application/json", **(headers or {})}, json.dumps(body).encode()
+    return (
+        status,
+        {"content-type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
 
 
 @dataclass
@@ -184,10 +189,8 @@ class FakePlatform(ABC):
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError):  # the client was killed (crash tests)
                     self.wfile.write(body)
-                except BrokenPipeError:
-                    pass  # the client was killed (crash tests)
 
             do_GET = do_POST = _serve
 

@@ -63,9 +63,11 @@ class FakeAmazonSP(FakePlatform):
         if request.path == "/auth/o2/token":
             return self._lwa(request)
         if request.path.startswith("/download/"):
-            return 200, {"content-type": "application/octet-stream"}, self.documents[
-                request.path.rsplit("/", 1)[1]
-            ]
+            return (
+                200,
+                {"content-type": "application/octet-stream"},
+                self.documents[request.path.rsplit("/", 1)[1]],
+            )
         token = request.headers.get("x-amz-access-token", "")
         seller = self.token_seller.get(token, "")
         operation = self._operation(request)
@@ -109,7 +111,10 @@ class FakeAmazonSP(FakePlatform):
 
     def _lwa(self, request: Request) -> Reply:
         form = dict(urllib.parse.parse_qsl(request.body.decode()))
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
             return json_reply(401, {"error": "invalid_client", "error_description": "bad client"})
         if form.get("grant_type") == "authorization_code":
             seller = self.codes.pop(form.get("code", ""), None)
@@ -128,28 +133,39 @@ class FakeAmazonSP(FakePlatform):
         self.token_seller[access] = self.token_seller[refresh]
         return json_reply(200, {"access_token": access, "token_type": "bearer", "expires_in": 3600})
 
-    def _getMarketplaceParticipations(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _getMarketplaceParticipations(self, request: Request, seller: str) -> Reply:
         return json_reply(
             200,
-            {"payload": [{"marketplace": {"id": "ATVPDKIKX0DER", "countryCode": "US"},
-                          "participation": {"isParticipating": True}}]},
+            {
+                "payload": [
+                    {
+                        "marketplace": {"id": "ATVPDKIKX0DER", "countryCode": "US"},
+                        "participation": {"isParticipating": True},
+                    }
+                ]
+            },
         )
 
-    def _getOrders(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _getOrders(self, request: Request, seller: str) -> Reply:
         q = request.query
         if "MarketplaceIds" not in q:
-            return json_reply(400, {"errors": [{"code": "InvalidInput", "message": "MarketplaceIds"}]})
+            return json_reply(
+                400, {"errors": [{"code": "InvalidInput", "message": "MarketplaceIds"}]}
+            )
         if "NextToken" in q:
             state = json.loads(base64.b64decode(q["NextToken"]))
             after, before, offset = state["after"], state["before"], state["offset"]
             size = state["size"]
         else:
             if "LastUpdatedAfter" not in q:
-                return json_reply(400, {"errors": [{"code": "InvalidInput", "message": "LastUpdatedAfter"}]})
+                return json_reply(
+                    400, {"errors": [{"code": "InvalidInput", "message": "LastUpdatedAfter"}]}
+                )
             after, before, offset = q["LastUpdatedAfter"], q.get("LastUpdatedBefore"), 0
             size = min(int(q.get("MaxResultsPerPage", "100")), self.page_size)
         matching = [
-            o for o in self.orders.get(seller, [])
+            o
+            for o in self.orders.get(seller, [])
             if _when(after) <= _when(o["LastUpdateDate"])
             and (before is None or _when(o["LastUpdateDate"]) < _when(before))
         ]
@@ -160,12 +176,14 @@ class FakeAmazonSP(FakePlatform):
             "LastUpdatedBefore": before,
         }
         if offset + size < len(matching):
-            payload["NextToken"] = base64.b64encode(json.dumps(
-                {"after": after, "before": before, "offset": offset + size, "size": size}
-            ).encode()).decode()
+            payload["NextToken"] = base64.b64encode(
+                json.dumps(
+                    {"after": after, "before": before, "offset": offset + size, "size": size}
+                ).encode()
+            ).decode()
         return json_reply(200, {"payload": payload})
 
-    def _getOrderItems(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _getOrderItems(self, request: Request, seller: str) -> Reply:
         order_id = urllib.parse.unquote(request.path.split("/")[4])
         for order in self.orders.get(seller, []):
             if order["AmazonOrderId"] == order_id:
@@ -174,13 +192,13 @@ class FakeAmazonSP(FakePlatform):
                 )
         return json_reply(404, {"errors": [{"code": "NotFound", "message": order_id}]})
 
-    def _createReport(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _createReport(self, request: Request, seller: str) -> Reply:
         body = json.loads(request.body)
         report_id = str(len(self.reports) + 1000)
         self.reports[report_id] = {"type": body["reportType"], "polls": 0}
         return json_reply(202, {"reportId": report_id})
 
-    def _getReport(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _getReport(self, request: Request, seller: str) -> Reply:
         report_id = request.path.rsplit("/", 1)[1]
         report = self.reports[report_id]
         report["polls"] += 1
@@ -193,10 +211,10 @@ class FakeAmazonSP(FakePlatform):
             {"reportId": report_id, "processingStatus": "DONE", "reportDocumentId": document_id},
         )
 
-    def _getReports(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _getReports(self, request: Request, seller: str) -> Reply:
         return json_reply(200, {"reports": self.settlements})
 
-    def _getReportDocument(self, request: Request, seller: str) -> Reply:  # noqa: N802
+    def _getReportDocument(self, request: Request, seller: str) -> Reply:
         document_id = request.path.rsplit("/", 1)[1]
         return json_reply(
             200,

@@ -39,12 +39,24 @@ def make_orders(shop_id: str, count: int, start: int) -> list[dict[str, Any]]:
                 "ship_by_date": created + 2 * DAY,
                 "pickup_done_time": created + DAY,
                 "item_list": [
-                    {"item_id": 100, "item_sku": "SKU-1", "model_id": 0, "model_sku": "SKU-1",
-                     "model_quantity_purchased": 1, "model_discounted_price": 25.5,
-                     "order_item_id": 100},
-                    {"item_id": 200, "item_sku": "SKU-2", "model_id": 7, "model_sku": "SKU-2-L",
-                     "model_quantity_purchased": 2, "model_discounted_price": 10.0,
-                     "order_item_id": 200},
+                    {
+                        "item_id": 100,
+                        "item_sku": "SKU-1",
+                        "model_id": 0,
+                        "model_sku": "SKU-1",
+                        "model_quantity_purchased": 1,
+                        "model_discounted_price": 25.5,
+                        "order_item_id": 100,
+                    },
+                    {
+                        "item_id": 200,
+                        "item_sku": "SKU-2",
+                        "model_id": 7,
+                        "model_sku": "SKU-2-L",
+                        "model_quantity_purchased": 2,
+                        "model_discounted_price": 10.0,
+                        "order_item_id": 200,
+                    },
                 ],
             }
         )
@@ -117,8 +129,15 @@ class FakeShopee(FakePlatform):
         access = next(t for t, s in reversed(self.token_shop.items()) if s == shop)
         return json_reply(
             200,
-            {"request_id": "r", "error": "", "message": "", "access_token": access,
-             "refresh_token": refresh, "expire_in": 14400, "shop_id": int(shop)},
+            {
+                "request_id": "r",
+                "error": "",
+                "message": "",
+                "access_token": access,
+                "refresh_token": refresh,
+                "expire_in": 14400,
+                "shop_id": int(shop),
+            },
         )
 
     def _window(self, q: dict[str, str], a: str, b: str) -> tuple[int, int] | Reply:
@@ -128,7 +147,9 @@ class FakeShopee(FakePlatform):
         return start, end
 
     def _ok(self, response: dict[str, Any]) -> Reply:
-        return json_reply(200, {"request_id": "r", "error": "", "message": "", "response": response})
+        return json_reply(
+            200, {"request_id": "r", "error": "", "message": "", "response": response}
+        )
 
     def _order_get_order_list(self, q: dict[str, str], shop: str) -> Reply:
         window = self._window(q, "time_from", "time_to")
@@ -144,8 +165,13 @@ class FakeShopee(FakePlatform):
         page = found[offset : offset + size]
         more = offset + size < len(found)
         return self._ok(
-            {"more": more, "next_cursor": str(offset + size) if more else "",
-             "order_list": [{"order_sn": o["order_sn"], "order_status": o["order_status"]} for o in page]}
+            {
+                "more": more,
+                "next_cursor": str(offset + size) if more else "",
+                "order_list": [
+                    {"order_sn": o["order_sn"], "order_status": o["order_status"]} for o in page
+                ],
+            }
         )
 
     def _order_get_order_detail(self, q: dict[str, str], shop: str) -> Reply:
@@ -160,18 +186,35 @@ class FakeShopee(FakePlatform):
         if not isinstance(window, tuple):
             return window
         released = [
-            o for o in self.orders.get(shop, [])
-            if o["order_status"] == "COMPLETED" and window[0] <= o["create_time"] + 3 * DAY < window[1]
+            o
+            for o in self.orders.get(shop, [])
+            if o["order_status"] == "COMPLETED"
+            and window[0] <= o["create_time"] + 3 * DAY < window[1]
         ]
-        return self._paged(q, released, "escrow_list", lambda o: {
-            "order_sn": o["order_sn"], "payout_amount": 40.0,
-            "escrow_release_time": o["create_time"] + 3 * DAY})
+        return self._paged(
+            q,
+            released,
+            "escrow_list",
+            lambda o: {
+                "order_sn": o["order_sn"],
+                "payout_amount": 40.0,
+                "escrow_release_time": o["create_time"] + 3 * DAY,
+            },
+        )
 
     def _payment_get_escrow_detail(self, q: dict[str, str], shop: str) -> Reply:
         return self._ok(
-            {"order_sn": q["order_sn"], "order_income": {
-                "escrow_amount": 40.0, "commission_fee": 2.75, "service_fee": 1.5,
-                "seller_transaction_fee": 0.9, "final_shipping_fee": -3.0, "items": []}}
+            {
+                "order_sn": q["order_sn"],
+                "order_income": {
+                    "escrow_amount": 40.0,
+                    "commission_fee": 2.75,
+                    "service_fee": 1.5,
+                    "seller_transaction_fee": 0.9,
+                    "final_shipping_fee": -3.0,
+                    "items": [],
+                },
+            }
         )
 
     def _returns_get_return_list(self, q: dict[str, str], shop: str) -> Reply:
@@ -180,12 +223,31 @@ class FakeShopee(FakePlatform):
             return window
         cancelled = [o for o in self.orders.get(shop, []) if o["order_status"] == "CANCELLED"]
         returned = [o for o in cancelled if window[0] <= o["update_time"] + DAY < window[1]]
-        return self._paged(q, returned, "return", lambda o: {
-            "return_sn": f"R{o['order_sn']}", "order_sn": o["order_sn"], "status": "REFUND_PAID",
-            "reason": "NOT_RECEIPT", "refund_amount": 45.5, "currency": "MYR",
-            "create_time": o["update_time"], "update_time": o["update_time"] + DAY,
-            "needs_logistics": False, "item": [{"item_id": 100, "model_id": 0, "item_sku": "SKU-1",
-                                                "variation_sku": "SKU-1", "amount": 1}]})
+        return self._paged(
+            q,
+            returned,
+            "return",
+            lambda o: {
+                "return_sn": f"R{o['order_sn']}",
+                "order_sn": o["order_sn"],
+                "status": "REFUND_PAID",
+                "reason": "NOT_RECEIPT",
+                "refund_amount": 45.5,
+                "currency": "MYR",
+                "create_time": o["update_time"],
+                "update_time": o["update_time"] + DAY,
+                "needs_logistics": False,
+                "item": [
+                    {
+                        "item_id": 100,
+                        "model_id": 0,
+                        "item_sku": "SKU-1",
+                        "variation_sku": "SKU-1",
+                        "amount": 1,
+                    }
+                ],
+            },
+        )
 
     def _paged(self, q: dict[str, str], rows: list[dict[str, Any]], key: str, shape: Any) -> Reply:
         size = min(int(q["page_size"]), self.page_size)
@@ -194,5 +256,13 @@ class FakeShopee(FakePlatform):
         return self._ok({"more": page_no * size < len(rows), key: [shape(o) for o in page]})
 
     def _shop_get_shop_info(self, q: dict[str, str], shop: str) -> Reply:
-        return json_reply(200, {"request_id": "r", "error": "", "message": "",
-                                "shop_name": f"shop {shop}", "region": "MY"})
+        return json_reply(
+            200,
+            {
+                "request_id": "r",
+                "error": "",
+                "message": "",
+                "shop_name": f"shop {shop}",
+                "region": "MY",
+            },
+        )

@@ -194,7 +194,9 @@ class AmazonSellingPartner(Connector):
     def authorisation_url(self, *, redirect_uri: str, state: str) -> str:
         query = urllib.parse.urlencode(
             {
-                "application_id": self.credentials.account.get("application_id", self.credentials.app_key),
+                "application_id": self.credentials.account.get(
+                    "application_id", self.credentials.app_key
+                ),
                 "state": state,
                 "redirect_uri": redirect_uri,
             }
@@ -203,7 +205,11 @@ class AmazonSellingPartner(Connector):
 
     def _lwa(self, form: dict[str, str]) -> TokenSet:
         body = urllib.parse.urlencode(
-            {**form, "client_id": self.credentials.app_key, "client_secret": self.credentials.app_secret}
+            {
+                **form,
+                "client_id": self.credentials.app_key,
+                "client_secret": self.credentials.app_secret,
+            }
         ).encode()
         response = self.auth_http.request(
             lambda: RequestSpec(
@@ -244,7 +250,9 @@ class AmazonSellingPartner(Connector):
             "getMarketplaceParticipations",
             RequestSpec("GET", "/sellers/v1/marketplaceParticipations"),
         )
-        return {"marketplaces": [p.get("marketplace", {}).get("id") for p in data.get("payload", [])]}
+        return {
+            "marketplaces": [p.get("marketplace", {}).get("id") for p in data.get("payload", [])]
+        }
 
     # -- signing -----------------------------------------------------------------------
     def sign(self, spec: RequestSpec) -> RequestSpec:
@@ -259,8 +267,11 @@ class AmazonSellingPartner(Connector):
             errors = response.json().get("errors", [])
         except ValueError:
             return False
-        return any(e.get("code") in ("Unauthorized", "InvalidInput") and "token" in
-                   (str(e.get("details", "")) + str(e.get("message", ""))).lower() for e in errors)
+        return any(
+            e.get("code") in ("Unauthorized", "InvalidInput")
+            and "token" in (str(e.get("details", "")) + str(e.get("message", ""))).lower()
+            for e in errors
+        )
 
     def check_response(self, response: httpx.Response, operation: str) -> Any:
         data = super().check_response(response, operation)

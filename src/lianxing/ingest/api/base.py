@@ -212,7 +212,9 @@ class Connector(ABC):
         creds = self.credentials
         expires = creds.access_expires_at
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        if creds.access_token is None or (expires is not None and expires - self.refresh_margin <= now):
+        if creds.access_token is None or (
+            expires is not None and expires - self.refresh_margin <= now
+        ):
             self.refresh()
 
     def refresh(self) -> None:
@@ -307,7 +309,9 @@ def expires_in(seconds: Any) -> dt.datetime | None:
     return utc_now() + dt.timedelta(seconds=int(seconds))
 
 
-def slices(window: Window, span: dt.timedelta, start: dt.datetime | None = None) -> Iterator[Window]:
+def slices(
+    window: Window, span: dt.timedelta, start: dt.datetime | None = None
+) -> Iterator[Window]:
     """``window`` cut into pieces of at most ``span`` (platforms cap a query's range),
     beginning at ``start`` when resuming."""
     cursor = start or window.start

@@ -158,7 +158,7 @@ class HttpClient:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: up to base * 2^(attempt-1), capped."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+        return random.uniform(ceiling / 2, ceiling)
 
     def request(
         self, build: Callable[[], RequestSpec], buckets: Sequence[TokenBucket] = ()
@@ -178,7 +178,13 @@ class HttpClient:
                 response = self._client.request(
                     spec.method,
                     spec.path,
-                    params=spec.params if spec.params else None,
+                    params=httpx.QueryParams(
+                        list(spec.params.items())
+                        if isinstance(spec.params, dict)
+                        else list(spec.params)
+                    )
+                    if spec.params
+                    else None,
                     headers=spec.headers,
                     content=spec.content,
                 )

@@ -244,7 +244,11 @@ class Shopee(Connector):
                     )
                     for i in range(0, len(numbers), DETAIL_BATCH)
                 ]
-                chunks, _ = map_payloads("shopee.api", details, "get_order_detail", ctx) if details else ([], 0)
+                chunks, _ = (
+                    map_payloads("shopee.api", details, "get_order_detail", ctx)
+                    if details
+                    else ([], 0)
+                )
                 cursor = str(response.get("next_cursor") or "") if response.get("more") else ""
                 position_next = self._next(piece, window, cursor=cursor)
                 yield Page(chunks, position_next, len(numbers))
