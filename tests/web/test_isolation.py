@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from web_helpers import PERIOD, World, add_alerts, api_client, login
+from web_helpers import PERIOD, World, add_alerts, add_launch, api_client, login
 
 from lianxing.web.api import api_router
 from lianxing.web.app import create_app
@@ -46,6 +46,7 @@ STORE_REQUESTS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/stores/{store_id}/imports"): lambda c, s: c.get(f"/api/v1/stores/{s}/imports"),
     ("POST", "/api/v1/stores/{store_id}/imports"): _upload,
     ("GET", "/api/v1/stores/{store_id}/targets"): lambda c, s: c.get(f"/api/v1/stores/{s}/targets"),
+    ("GET", "/api/v1/stores/{store_id}/launch"): lambda c, s: c.get(f"/api/v1/stores/{s}/launch"),
     ("POST", "/api/v1/targets"): lambda c, s: c.post(
         "/api/v1/targets", json={"kpi": "gmv", "store_id": s, "period": "month", "value": 1}
     ),
@@ -101,6 +102,7 @@ LIST_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Response]] = 
     ("DELETE", "/api/v1/tokens/{token_id}"): lambda c, w: c.delete("/api/v1/tokens/1"),
     ("GET", "/api/v1/imports/{batch_id}"): lambda c, w: _imports_of(w)(c, w.store_a1),
     ("GET", "/api/v1/alerts"): lambda c, w: c.get("/api/v1/alerts?state=all"),
+    ("GET", "/api/v1/launch"): lambda c, w: c.get("/api/v1/launch"),
 }
 
 
@@ -129,14 +131,26 @@ RECORD_REQUESTS: dict[tuple[str, str], RecordCall] = {
     ("POST", "/api/v1/alerts/{alert_id}/silence"): lambda c, r: c.post(
         f"/api/v1/alerts/{r['alert']}/silence", json={"until": "2099-01-01T00:00:00"}
     ),
+    ("POST", "/api/v1/launch-items/{item_id}/done"): lambda c, r: c.post(
+        f"/api/v1/launch-items/{r['item']}/done", json={"note": "x"}
+    ),
+    ("POST", "/api/v1/launch-items/{item_id}/waive"): lambda c, r: c.post(
+        f"/api/v1/launch-items/{r['item']}/waive", json={"reason": "x"}
+    ),
+    ("GET", "/api/v1/documents/{document_id}"): lambda c, r: c.get(f"/api/v1/documents/{r['doc']}"),
 }
 
 
 def world_records(world: World) -> dict[str, dict[str, Any]]:
     """Store attribute -> ids of that store's records, one of each kind."""
     alerts = add_alerts(world)
+    launch = add_launch(world)
     return {
-        attr: {"job": _import_job_of(world, getattr(world, attr)), "alert": alerts[attr]}
+        attr: {
+            "job": _import_job_of(world, getattr(world, attr)),
+            "alert": alerts[attr],
+            **launch[attr],
+        }
         for attr in ("store_a1", "store_a2")
     }
 
@@ -176,6 +190,8 @@ def test_outsiders_get_403_or_404_on_every_record_of_a_store(world: World) -> No
     for store_attr in ("store_a1", "store_a2"):
         alert = owner.get(f"/api/v1/alerts/{records[store_attr]['alert']}").json()
         assert alert["acked_at"] is None and alert["silenced_until"] is None
+        plan = owner.get(f"/api/v1/stores/{getattr(world, store_attr)}/launch").json()["launch"]
+        assert all(i["status"] != "done" for i in plan["stages"][0]["items"])
 
 
 def _leaks(response: Response, secrets: tuple[str, ...] = SECRETS) -> list[str]:
@@ -253,3 +269,6 @@ def test_outsiders_cannot_open_store_pages(world: World) -> None:
         assert "import-rejected" in upload.text, why
         assert not _leaks(upload, secrets), why
         assert not _leaks(client.get("/settings"), secrets), why
+        for path in ("/alerts?state=all", "/launch"):
+            assert not _leaks(client.get(path), secrets), (why, path)
+        assert client.get(f"/launch/{store}").status_code == 404, why

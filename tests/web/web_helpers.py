@@ -203,7 +203,8 @@ def run_jobs(ws: Workspace) -> int:
 def add_alerts(world: World) -> dict[str, int]:
     """Alerts on A1, A2 and B: "GMV below 1000" fires for A1 (150.50) and A2 (one order of
     12.00, imported here); "GMV above 1" fires for every store (its info alerts). One
-    webhook channel on a closed port, so the deliveries fail and are retried. Returns store attribute -> one alert id of that store."""
+    webhook channel on a closed port, so the deliveries fail and are retried. Returns store
+    attribute -> one alert id of that store."""
     from lianxing.alerts.service import add_channel, add_rule, evaluate, list_alerts
 
     a2_order = [("111-0000021-0000021", "2026-09-08T18:00:00+00:00", "Shipped", 1, "12.00")]
@@ -243,3 +244,45 @@ def add_alerts(world: World) -> dict[str, int]:
                 if alert.store_id == getattr(world, attr):
                     ids.setdefault(attr, alert.id)
     return ids
+
+
+def add_launch(world: World) -> dict[str, dict[str, int]]:
+    """Launch plans for A1 and A2 (Amazon US template), a vault document of each store that
+    expires in ten days, and for A1 a payout account held by the agency (a high finding).
+    Returns store attribute -> {"plan", "item" (the first requirements item), "doc"}."""
+    from lianxing.domain.assets import AssetKind, HolderKind
+    from lianxing.domain.launch import DocumentType
+    from lianxing.launch.assets import set_asset
+    from lianxing.launch.plans import PlanParams, create_plan, plan_status
+    from lianxing.launch.vault import add_document
+
+    out: dict[str, dict[str, int]] = {}
+    for attr in ("store_a1", "store_a2"):
+        store = getattr(world, attr)
+        with world.ws.session() as s:
+            plan = create_plan(s, store_id=store, params=PlanParams(None, None, None))
+            doc = add_document(
+                s,
+                world.ws.cipher,
+                world.ws.settings.vault_dir,
+                content=f"licence of {attr}".encode(),
+                file_name=f"licence-{attr}.pdf",
+                doc_type=DocumentType.BUSINESS_LICENCE,
+                store_id=store,
+                title=f"营业执照 {attr}",
+                expires_on=utcnow().date() + timedelta(days=10),
+                actor="test",
+            )
+            status = plan_status(s, store_id=store, warehouse=None, today=utcnow().date())
+            first = status["stages"][0]["items"][0]
+            out[attr] = {"plan": plan.id, "item": first["id"], "doc": doc.id}
+    with world.ws.session() as s:
+        set_asset(
+            s,
+            store_id=world.store_a1,
+            kind=AssetKind.PAYOUT_ACCOUNT,
+            identifier="CN****1234",
+            holder_kind=HolderKind.AGENCY,
+            actor="test",
+        )
+    return out

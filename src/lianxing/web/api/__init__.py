@@ -9,6 +9,7 @@ from lianxing.web.api import (
     alerts,
     imports,
     kpis,
+    launch,
     platforms,
     stores,
     targets,
@@ -19,6 +20,6 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (accounts, stores, platforms, kpis, imports, targets, alerts):
+    for module in (accounts, stores, platforms, kpis, imports, targets, alerts, launch):
         router.include_router(module.router)
     return router
