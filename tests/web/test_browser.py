@@ -20,7 +20,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from web_helpers import EXTRA_ORDER, PASSWORD, PERIOD, World, all_orders_file
+from web_helpers import (
+    EXTRA_ORDER,
+    PASSWORD,
+    PERIOD,
+    World,
+    add_alerts,
+    add_launch,
+    all_orders_file,
+)
 
 from lianxing.demo.fill import fill_demo_workspace
 from lianxing.jobs.runner import EmbeddedRunner
@@ -220,12 +228,75 @@ def test_agency_cannot_open_an_ungranted_store(
     assert "B Secret Store" not in page.content()
 
 
+def test_alerts_inbox_and_launch_board_in_the_browser(
+    world: World, serve: object, browser: object
+) -> None:
+    alerts = add_alerts(world)
+    launch = add_launch(world)
+    base = serve(world.ws)  # type: ignore[operator]
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    _login(page, base, world.emails["owner_a"], PASSWORD)
+
+    # The inbox: seller A's four firing alerts, nothing of seller B; filter to critical.
+    page.click("#nav-alerts")
+    page.wait_for_selector("#alerts")
+    assert page.locator("#alerts tbody tr[data-alert]").count() == 4
+    assert "B Secret Store" not in page.content()
+    page.select_option("#alert-filters select[name=severity]", "critical")
+    page.click("#alert-filters button[type=submit]")
+    page.wait_for_url("**severity=critical**")
+    assert page.locator("#alerts tbody tr[data-alert]").count() == 2
+    # Open A1's alert, acknowledge it, then silence it.
+    page.click(f"#alerts tr[data-alert='{alerts['store_a1']}'] a[href^='/alerts/']")
+    page.wait_for_selector("#ack-form")
+    assert (
+        "GMV" in page.locator("#alert-summary").inner_text()
+        or "销售额" in page.locator("#alert-summary").inner_text()
+    )
+    page.fill("#ack-form input[name=note]", "看一下 / looking")
+    page.click("#ack-form button[type=submit]")
+    page.wait_for_selector("#alert-message")
+    assert "owner@seller-a.test" in page.locator("#alert-acked").inner_text()
+    page.fill("#silence-form input[name=until]", "2099-05-01T09:30")
+    page.click("#silence-form button[type=submit]:not([name])")
+    page.wait_for_selector("#alert-message")
+    assert page.locator("#alert-silenced").inner_text() == "2099-05-01 09:30 UTC"
+    history = page.locator("#alert-history").inner_text()
+    assert "ack" in history and "silence" in history
+
+    # The launch board: both of seller A's stores at the requirements stage.
+    page.click("#nav-launch")
+    page.wait_for_selector("#launch-board")
+    assert page.locator("#launch-board tbody tr[data-store]").count() == 2
+    page.click(f"#launch-board tr[data-store='{world.store_a1}'] a")
+    page.wait_for_selector("#launch-store")
+    item = launch["store_a1"]["item"]
+    row = page.locator(f"#item-{item}")
+    assert row.get_attribute("data-status") == "todo"
+    row.locator("details summary").first.click()
+    row.locator(".done-form input[name=note]").fill("需求会已开 / kick-off held")
+    row.locator(".done-form select[name=document]").select_option(str(launch["store_a1"]["doc"]))
+    row.locator(".done-form button[type=submit]").click()
+    page.wait_for_selector("#launch-message")
+    done = page.locator(f"#item-{item}")
+    assert done.get_attribute("data-status") == "done"
+    assert "kick-off held" in done.inner_text()
+    assert "payout_account" in page.locator("#assets").inner_text()
+    assert page.locator("#findings li").count() >= 1
+    # The document downloads (and the read is audited by the service).
+    with page.expect_download() as download_info:
+        page.click(f"#documents tr[data-doc='{launch['store_a1']['doc']}'] a")
+    path = download_info.value.path()
+    assert Path(path).read_bytes() == b"licence of store_a1"
+
+
 def test_screenshots_of_the_main_pages(
     workspace: Workspace, serve: object, browser: object, tmp_path: Path
 ) -> None:
     """The demo workspace, as a person sees it (checked by eye; kept in docs/screenshots)."""
     fill_demo_workspace(workspace, today=date(2026, 11, 29))
     logins = ensure_demo_users(workspace)
+    _demo_alerts_and_launch(workspace)
     base = serve(workspace)  # type: ignore[operator]
     folder = (
         REPO / "docs" / "screenshots"
@@ -248,6 +319,17 @@ def test_screenshots_of_the_main_pages(
     page.screenshot(path=str(folder / "imports.png"), full_page=True)
     page.goto(base + "/settings")
     page.screenshot(path=str(folder / "settings.png"), full_page=True)
+    page.goto(base + "/alerts?state=all")
+    page.screenshot(path=str(folder / "alerts.png"), full_page=True)
+    first_alert = page.locator("#alerts a[href^='/alerts/']").first
+    if first_alert.count():
+        first_alert.click()
+        page.wait_for_selector("#alert-history")
+        page.screenshot(path=str(folder / "alert.png"), full_page=True)
+    page.goto(base + "/launch")
+    page.screenshot(path=str(folder / "launch-board.png"), full_page=True)
+    page.goto(base + "/launch/1")
+    page.screenshot(path=str(folder / "launch-store.png"), full_page=True)
     page.click("#lang-en")
     page.goto(base + "/?period=2026-10")
     page.screenshot(path=str(folder / "portfolio-en.png"), full_page=True)
@@ -256,5 +338,70 @@ def test_screenshots_of_the_main_pages(
     agency.goto(base + "/?period=2026-10")
     assert agency.locator("#portfolio tbody tr[data-store]").count() == 2  # granted two of three
     agency.screenshot(path=str(folder / "portfolio-agency.png"), full_page=True)
-    for name in ("login", "portfolio", "store", "imports", "settings", "portfolio-en"):
+    for name in (
+        "login",
+        "portfolio",
+        "store",
+        "imports",
+        "settings",
+        "portfolio-en",
+        "alerts",
+        "launch-board",
+        "launch-store",
+    ):
         assert (folder / f"{name}.png").stat().st_size > 10_000
+
+
+def _demo_alerts_and_launch(ws: Workspace) -> None:
+    """What the screenshots show beyond the demo's facts: launch plans, alerts, a document."""
+    from lianxing.alerts.service import add_rule, evaluate
+    from lianxing.domain.assets import AssetKind, HolderKind
+    from lianxing.domain.launch import DocumentType
+    from lianxing.launch.assets import set_asset
+    from lianxing.launch.plans import PlanParams, create_plan
+    from lianxing.launch.vault import add_document
+
+    with ws.session() as s:
+        for store in (1, 2):
+            create_plan(s, store_id=store, params=PlanParams("家居 / Home", None, None))
+        add_document(
+            s,
+            ws.cipher,
+            ws.settings.vault_dir,
+            content=b"demo licence",
+            file_name="business-licence.pdf",
+            doc_type=DocumentType.BUSINESS_LICENCE,
+            store_id=1,
+            title="营业执照 / Business licence",
+            expires_on=date(2026, 12, 20),
+            actor="demo",
+        )
+        set_asset(
+            s,
+            store_id=1,
+            kind=AssetKind.PAYOUT_ACCOUNT,
+            identifier="CN****8821",
+            holder_kind=HolderKind.AGENCY,
+            actor="demo",
+        )
+        add_rule(
+            s,
+            name="广告投入产出比过低 / ROAS low",
+            kind="kpi_threshold",
+            scope_kind="all",
+            scope_ref=None,
+            severity="critical",
+            params={"kpi": "roas", "op": "<", "threshold": 4, "period": "2026-10"},
+            actor="demo",
+        )
+        add_rule(
+            s,
+            name="退款率过高 / Refund rate high",
+            kind="kpi_threshold",
+            scope_kind="all",
+            scope_ref=None,
+            severity="warning",
+            params={"kpi": "refund_rate", "op": ">", "threshold": 0.01, "period": "2026-10"},
+            actor="demo",
+        )
+    evaluate(ws, actor="demo")
