@@ -19,3 +19,13 @@ def sp_api_orders() -> list[dict[str, Any]]:
 def add_store(workspace: Workspace, platform: str, site: str, name: str) -> int:
     with workspace.session() as session:
         return create_store(session, platform=platform, site=site, name=name).id
+
+
+def fact_counts(workspace: Workspace, table: str, store: int) -> tuple[int, int]:
+    """(rows, distinct natural keys) of ``table`` for ``store``: equal means no duplicates."""
+    from lianxing.domain.facts import FACT_TABLES
+
+    t = workspace.warehouse.table(table)
+    mine = t.filter(t.store_id == store)
+    key = [c for c in FACT_TABLES[table].key if c != "store_id"]
+    return int(mine.count().execute()), int(mine.select(*key).distinct().count().execute())

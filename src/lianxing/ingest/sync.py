@@ -188,6 +188,7 @@ def _credentials(workspace: Workspace, conn: StoreConnection, store: Store) -> C
     account = dict(conn.account or {})
     if store.marketplace_id and "marketplace_id" not in account:
         account["marketplace_id"] = store.marketplace_id
+    account.setdefault("site", store.site.upper())  # picks regional hosts (Lazada ventures)
     return Credentials(
         app_key=conn.app_key,
         app_secret=_dec(workspace, conn.app_secret_enc) or "",
