@@ -1,5 +1,5 @@
-"""The same jobs through the embedded runner and through Dramatiq on Redis; a worker killed
-mid-job finishes the job once after a restart."""
+"""The same jobs through the embedded runner and through Dramatiq on Redis and on RabbitMQ;
+a worker killed mid-job finishes the job once after a restart."""
 
 from __future__ import annotations
 
@@ -141,7 +141,9 @@ def test_schedule_submits_each_slot_once(workspace: Workspace) -> None:
     assert slot_key("alerts.evaluate", dt.timedelta(minutes=15), now) == (
         "alerts.evaluate@2026-11-02T10:00:00"
     )
-    schedule = Schedule(evaluate_every=dt.timedelta(minutes=15), deliver_every=None)
+    schedule = Schedule(
+        evaluate_every=dt.timedelta(minutes=15), deliver_every=None, reports_every=None
+    )
     first = run_schedule(workspace, schedule, now)
     second = run_schedule(workspace, schedule, now + dt.timedelta(minutes=5))
     third = run_schedule(workspace, schedule, now + dt.timedelta(minutes=10))
@@ -212,26 +214,29 @@ def queue_settings(ws: Workspace, queue_url: str) -> Workspace:
     return Workspace(settings)
 
 
-def test_alert_job_through_the_redis_queue(
+def _alert_job_through_a_queue(
     workspace: Workspace,
     store_id: int,
-    redis_queue_url: str,
+    queue_url: str,
     start_worker: Callable[[Workspace, str], subprocess.Popen[bytes]],
+    broker: str,
 ) -> None:
     write_gmv(workspace, store_id, 400.0)
     # An embedded DuckDB file is opened by one process at a time: hand it to the worker.
     workspace.close()
-    ws = queue_settings(workspace, redis_queue_url)
+    ws = queue_settings(workspace, queue_url)
     try:
         job = submit(ws, "alerts.evaluate", {"store_id": store_id}, idempotency_key="q-eval-1")
-        worker = start_worker(workspace, redis_queue_url)
-        wait_for(
-            lambda: job_row(ws, job.id).status == "done",
-            90,
-            f"the queued job ({job_row(ws, job.id).error})",
-        )
+        worker = start_worker(workspace, queue_url)
+        try:
+            wait_for(lambda: job_row(ws, job.id).status == "done", 90, "the queued job")
+        except AssertionError as exc:
+            worker.kill()
+            stderr = worker.stderr.read().decode(errors="replace") if worker.stderr else ""
+            status = job_row(ws, job.id).status
+            raise AssertionError(f"{exc}; job {status}; worker: {stderr[-3000:]}") from exc
         row = job_row(ws, job.id)
-        assert row.worker == "dramatiq:redis" and row.attempts == 1
+        assert row.worker == f"dramatiq:{broker}" and row.attempts == 1
         assert row.result is not None
         assert [(t["from"], t["to"]) for t in row.result["transitions"]] == [("ok", "firing")]
         # Submitting the same key again neither records nor runs anything.
@@ -241,6 +246,24 @@ def test_alert_job_through_the_redis_queue(
         assert worker.poll() is None
     finally:
         ws.close()
+
+
+def test_alert_job_through_the_redis_queue(
+    workspace: Workspace,
+    store_id: int,
+    redis_queue_url: str,
+    start_worker: Callable[[Workspace, str], subprocess.Popen[bytes]],
+) -> None:
+    _alert_job_through_a_queue(workspace, store_id, redis_queue_url, start_worker, "redis")
+
+
+def test_alert_job_through_the_rabbitmq_queue(
+    workspace: Workspace,
+    store_id: int,
+    rabbitmq_queue_url: str,
+    start_worker: Callable[[Workspace, str], subprocess.Popen[bytes]],
+) -> None:
+    _alert_job_through_a_queue(workspace, store_id, rabbitmq_queue_url, start_worker, "rabbitmq")
 
 
 def test_worker_killed_mid_job_finishes_it_once_on_restart(

@@ -17,13 +17,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
+from lianxing.alerts.channels.email import SmtpConfig
 from lianxing.cli.app import app
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.launch import DocumentType
 from lianxing.launch.vault import add_document
 from lianxing.reports.compute import ReportRequest, compute_report
 from lianxing.reports.model import kpi_changes
-from lianxing.reports.sending import SmtpSettings, send_report
+from lianxing.reports.sending import send_report
 from lianxing.reports.service import render
 from lianxing.stores import create_store
 from lianxing.workspace import Workspace
@@ -156,7 +157,9 @@ def test_send_report_as_attachment(workspace: Workspace, smtp_server: Any) -> No
         recipients=["seller@example.com"],
         lang="en",
         sha256=hashlib.sha256(content).hexdigest(),
-        settings=SmtpSettings(host="127.0.0.1", port=port, sender="lianxing@example.com"),
+        smtp=SmtpConfig(
+            host="127.0.0.1", port=port, security="none", sender="lianxing@example.com"
+        ),
     )
     [(sender, recipients, raw)] = inbox.messages
     assert (sender, recipients) == ("lianxing@example.com", ["seller@example.com"])

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lianxing.alerts.channels import ChannelConfigError, DeliveryError, channel_class
+from lianxing.alerts.channels.email import SmtpConfig
 from lianxing.alerts.sources import ReadContext, RuleSpec, SourceError, observe, store_label
 from lianxing.db.audit import record
 from lianxing.db.models import Organisation, Store
@@ -950,3 +951,151 @@ def silence_alert(
     rule = session.get(AlertRule, row.rule_id)
     assert rule is not None
     return _alert_view(row, rule)
+
+
+# ---------------------------------------------------------------------------------------
+# For other features: the e-mail channel's SMTP settings, alerts fired in a period
+# ---------------------------------------------------------------------------------------
+
+
+def email_channel(session: Session, channel: int | str | None = None) -> AlertChannel:
+    """The e-mail channel named by id or name, or the only enabled one when None.
+
+    Reports are mailed through an e-mail channel's SMTP settings, so Lianxing has one SMTP
+    configuration (``lianxing alert channel add --kind email``).
+    """
+    rows = list(
+        session.scalars(
+            select(AlertChannel).where(AlertChannel.kind == "email").order_by(AlertChannel.id)
+        )
+    )
+    if channel is None:
+        enabled = [r for r in rows if r.enabled]
+        if len(enabled) == 1:
+            return enabled[0]
+        if not enabled:
+            raise AlertInputError(
+                [
+                    "e-mail: no enabled e-mail channel; add one with "
+                    "lianxing alert channel add --kind email --set host=... --set sender=..."
+                ]
+            )
+        names = ", ".join(repr(r.name) for r in enabled)
+        raise AlertInputError([f"--channel: required, there are several e-mail channels ({names})"])
+    for row in rows:
+        if str(channel) in (str(row.id), row.name):
+            if not row.enabled:
+                raise AlertInputError([f"--channel {channel!r}: the e-mail channel is disabled"])
+            return row
+    raise AlertInputError([f"--channel {channel!r}: no e-mail channel with this id or name"])
+
+
+def email_settings(
+    session: Session, cipher: Cipher, channel: int | str | None = None
+) -> SmtpConfig:
+    """The SMTP settings (with the decrypted password) of an e-mail channel."""
+    row = email_channel(session, channel)
+    return SmtpConfig.of(row.config, _secrets(cipher, row))
+
+
+@dataclass(frozen=True, slots=True)
+class FiredAlert:
+    """One firing of an alert: when it fired, whether and when it was resolved and acked,
+    and what became of its notification."""
+
+    alert_id: int
+    rule_id: int
+    rule_name: str
+    kind: str
+    severity: str
+    store_id: int | None
+    summary_zh: str
+    summary_en: str  # the latest observation's words
+    value: float | None  # the observed value when it fired
+    fired_at: dt.datetime
+    resolved_at: dt.datetime | None
+    acked_at: dt.datetime | None
+    acked_by: str | None
+    delivery_status: str  # none | pending | sent | failed (of the firing notification)
+
+
+def alerts_fired(
+    session: Session, *, store_ids: Sequence[int], start: dt.datetime, end: dt.datetime
+) -> list[FiredAlert]:
+    """Every firing of the stores' alerts in ``[start, end)`` (naive UTC), oldest first.
+
+    Read from each alert's history, so an alert that fired, resolved and fired again in the
+    period is listed twice, each time with its own resolution and acknowledgement.
+    """
+    if not store_ids:
+        return []
+    instances = {
+        row.id: (row, rule)
+        for row, rule in session.execute(
+            select(AlertInstance, AlertRule)
+            .join(AlertRule, AlertRule.id == AlertInstance.rule_id)
+            .where(AlertInstance.store_id.in_(list(store_ids)))
+        )
+    }
+    if not instances:
+        return []
+    events: dict[int, list[AlertEvent]] = {}
+    for event in session.scalars(
+        select(AlertEvent)
+        .where(AlertEvent.instance_id.in_(list(instances)))
+        .order_by(AlertEvent.at, AlertEvent.id)
+    ):
+        events.setdefault(event.instance_id, []).append(event)
+    deliveries: dict[tuple[int, dt.datetime], set[str]] = {}
+    for delivery in session.scalars(
+        select(AlertDelivery).where(
+            AlertDelivery.instance_id.in_(list(instances)), AlertDelivery.event == "firing"
+        )
+    ):
+        deliveries.setdefault((delivery.instance_id, delivery.created_at), set()).add(
+            delivery.status
+        )
+    fired: list[FiredAlert] = []
+    for instance_id, history in events.items():
+        row, rule = instances[instance_id]
+        for index, event in enumerate(history):
+            if not (event.kind == "transition" and event.to_state == AlertState.FIRING.value):
+                continue
+            if not start <= event.at < end:
+                continue
+            later = history[index + 1 :]
+            ends = next(
+                (
+                    e
+                    for e in later
+                    if e.kind == "transition" and e.to_state != AlertState.FIRING.value
+                ),
+                None,
+            )
+            episode = [e for e in later if ends is None or e.id < ends.id]
+            ack = next((e for e in episode if e.kind == "ack"), None)
+            statuses = deliveries.get((instance_id, event.at), set())
+            status = next((s for s in ("failed", "pending", "sent") if s in statuses), "none")
+            resolved = (
+                ends.at if ends is not None and ends.to_state == AlertState.RESOLVED.value else None
+            )
+            fired.append(
+                FiredAlert(
+                    alert_id=row.id,
+                    rule_id=rule.id,
+                    rule_name=rule.name,
+                    kind=rule.kind,
+                    severity=rule.severity,
+                    store_id=row.store_id,
+                    summary_zh=row.summary_zh,
+                    summary_en=row.summary_en,
+                    value=event.value,
+                    fired_at=event.at,
+                    resolved_at=resolved,
+                    acked_at=None if ack is None else ack.at,
+                    acked_by=None if ack is None else ack.actor,
+                    delivery_status=status,
+                )
+            )
+    fired.sort(key=lambda f: (f.fired_at, f.alert_id))
+    return fired

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
+from lianxing.alerts.channels.email import SmtpConfig
+from lianxing.alerts.service import AlertInputError, email_settings
 from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
 from lianxing.reports.compute import ReportInputError, ReportRequest
 from lianxing.reports.model import KpiChange
+from lianxing.reports.schedules import (
+    ScheduleInputError,
+    add_schedule,
+    list_schedules,
+    set_schedule_enabled,
+)
 from lianxing.reports.sending import SendError, send_report
 from lianxing.reports.service import FORMATS, diff_snapshot, generate_report, verify_file
 
@@ -58,6 +68,9 @@ def report(
     lang: str = typer.Option("zh", "--lang", help="zh or en"),
     commentary: Path | None = typer.Option(None, "--commentary", help="text file with commentary"),  # noqa: B008
     email: list[str] = typer.Option([], "--email", help="also mail the file to this address"),  # noqa: B008
+    channel: str | None = typer.Option(
+        None, "--channel", help="e-mail channel (id or name) whose SMTP settings --email uses"
+    ),
     as_of: str | None = typer.Option(None, "--as-of", help="count data before this date"),
     json_out: bool = typer.Option(False, "--json", help="print the snapshot as JSON"),
 ) -> None:
@@ -81,17 +94,27 @@ def report(
     today = parse_date(as_of, "--as-of")
     request = ReportRequest(period, store=store, stores=_store_list(stores), platform=platform)
     ws = workspace()
+    smtp: SmtpConfig | None = None
+    if email:
+        # Checked before anything is written: a report that cannot be mailed is not made.
+        try:
+            with ws.session() as session:
+                smtp = email_settings(session, ws.cipher, channel)
+        except AlertInputError as exc:
+            ws.close()
+            fail(f"--email: {exc}")
     try:
         generated = generate_report(
             ws, request, fmt=fmt, lang=lang, output=output, commentary=text, today=today
         )
-        if email:
+        if smtp is not None:
             send_report(
                 generated.report,
                 generated.content,
                 fmt=fmt,
                 file_name=output.name,
                 recipients=email,
+                smtp=smtp,
                 lang=lang,
                 sha256=generated.snapshot.sha256,
             )
@@ -164,3 +187,102 @@ def report_diff(
         emit_json({"snapshot": snapshot.as_json(), "changes": [c.to_json() for c in changes]})
         return
     _print_changes(changes, f"snapshot {snapshot.id} ({snapshot.scope} {snapshot.period})")
+
+
+# -- schedules ----------------------------------------------------------------------------
+
+schedule_app = typer.Typer(
+    help="Scheduled reports / 定期报告: a store's weekly or monthly review, mailed as a file"
+)
+report_app.add_typer(schedule_app, name="schedule")
+
+
+def _fail_all(problems: list[str]) -> NoReturn:
+    for problem in problems[:-1]:
+        print(f"error: {problem}", file=sys.stderr)
+    fail(problems[-1])
+
+
+@schedule_app.command("add")
+def schedule_add(
+    store: int = typer.Option(..., "--store", help="store id"),
+    every: str = typer.Option(..., "--every", help="week or month"),
+    to: list[str] = typer.Option(..., "--to", help="recipient address (repeat for several)"),  # noqa: B008
+    fmt: str = typer.Option("pdf", "--format", help="html, pdf or xlsx"),
+    lang: str = typer.Option("zh", "--lang", help="zh or en"),
+    channel: str | None = typer.Option(
+        None, "--channel", help="e-mail channel (id or name) whose SMTP settings send it"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Mail a store's review every week (Mondays, the past ISO week) or month (the 1st)."""
+    ws = workspace()
+    try:
+        with ws.session() as session:
+            view = add_schedule(
+                session,
+                store_id=store,
+                every=every,
+                recipients=[a for item in to for a in item.split(",")],
+                fmt=fmt,
+                lang=lang,
+                channel=channel,
+                actor="cli",
+            )
+    except ScheduleInputError as exc:
+        _fail_all(exc.problems)
+    finally:
+        ws.close()
+    if json_out:
+        emit_json(view.as_json())
+        return
+    typer.echo(
+        f"schedule {view.id}: store {view.store_id} every {view.every} -> "
+        f"{', '.join(view.recipients)} ({view.format}, {view.lang}) / 已添加定期报告"
+    )
+
+
+@schedule_app.command("list")
+def schedule_list(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List report schedules with the last period sent."""
+    ws = workspace()
+    try:
+        with ws.session() as session:
+            views = list_schedules(session)
+    finally:
+        ws.close()
+    if json_out:
+        emit_json({"schedules": [v.as_json() for v in views]})
+        return
+    if not views:
+        typer.echo("no report schedule / 没有定期报告")
+        return
+    for v in views:
+        state = "" if v.enabled else " (disabled / 已停用)"
+        last = (
+            f"{v.last_period} sent {v.last_sent_at:%Y-%m-%d %H:%M} UTC" if v.last_sent_at else "—"
+        )
+        typer.echo(
+            f"{v.id}: store {v.store_id} every {v.every} -> {', '.join(v.recipients)} "
+            f"({v.format}, {v.lang}, channel {v.channel_id}); last: {last}{state}"
+        )
+
+
+@schedule_app.command("disable")
+def schedule_disable(
+    schedule_id: int = typer.Argument(..., help="schedule id"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Stop a schedule (kept with its history)."""
+    ws = workspace()
+    try:
+        with ws.session() as session:
+            view = set_schedule_enabled(session, schedule_id, False, actor="cli")
+    except ScheduleInputError as exc:
+        _fail_all(exc.problems)
+    finally:
+        ws.close()
+    if json_out:
+        emit_json(view.as_json())
+        return
+    typer.echo(f"schedule {view.id} disabled / 已停用")

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from lianxing.alerts.service import deliver_due, evaluate
+from lianxing.domain.time import utcnow
 from lianxing.ingest.service import ImportOptions, import_file
 from lianxing.jobs.registry import JobContext, job
+from lianxing.reports.schedules import due_reports, send_scheduled
 
 
 @job("alerts.evaluate")
@@ -51,3 +53,39 @@ def import_uploaded_file(
     result = import_file(ctx.workspace, Path(path), store_id, format_id, options=options)
     alerts = evaluate(ctx.workspace, store_id=store_id, actor=f"job:{ctx.job_id}")
     return {"import": result.as_json(), "alerts": alerts.as_json()}
+
+
+@job("reports.submit_due")
+def submit_due_reports(ctx: JobContext, at: str | None = None) -> dict[str, Any]:
+    """Submit one ``reports.send_scheduled`` job per schedule whose period's report is due.
+
+    The idempotency key names the schedule and the period, so running this any number of
+    times (several runners, several slots) submits each period's report once.
+    """
+    from lianxing.jobs.runner import submit  # the runner imports this module's jobs
+
+    now = dt.datetime.fromisoformat(at) if at else utcnow()
+    submitted = []
+    for schedule_id, period in due_reports(ctx.workspace, now):
+        job = submit(
+            ctx.workspace,
+            "reports.send_scheduled",
+            {"schedule_id": schedule_id, "period": period, "at": now.isoformat()},
+            idempotency_key=f"reports.send_scheduled:{schedule_id}:{period}",
+            actor=f"job:{ctx.job_id}",
+        )
+        submitted.append({"schedule": schedule_id, "period": period, "job": job.id})
+    return {"submitted": submitted}
+
+
+@job("reports.send_scheduled")
+def send_scheduled_report(
+    ctx: JobContext, schedule_id: int, period: str, at: str | None = None
+) -> dict[str, Any]:
+    """Generate a schedule's report for ``period`` (data as of ``at``, when it became due)
+    and mail it as an attachment.
+
+    Idempotent: a period already sent (recorded per schedule and period) is skipped.
+    """
+    now = dt.datetime.fromisoformat(at) if at else None
+    return send_scheduled(ctx.workspace, schedule_id, period, actor=f"job:{ctx.job_id}", now=now)

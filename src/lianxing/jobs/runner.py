@@ -2,8 +2,9 @@
 
 Both run the same job functions through ``store.execute``. The embedded runner polls the
 jobs table from a thread; the worker consumes the Dramatiq queue. Both also run the
-schedule: alert evaluation and delivery retries every few minutes, submitted with an
-idempotency key per time slot, so that several runners never do a slot twice.
+schedule: alert evaluation, delivery retries and the look for due scheduled reports every
+few minutes, submitted with an idempotency key per time slot, so that several runners never
+do a slot twice (and each scheduled report once per period, keyed by schedule and period).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class Schedule:
 
     evaluate_every: dt.timedelta | None = dt.timedelta(minutes=15)
     deliver_every: dt.timedelta | None = dt.timedelta(minutes=1)
+    # Looks for scheduled reports that are due (``reports.submit_due``).
+    reports_every: dt.timedelta | None = dt.timedelta(minutes=15)
 
 
 def slot_key(kind: str, every: dt.timedelta, now: dt.datetime) -> str:
@@ -92,10 +95,13 @@ def run_schedule(ws: Workspace, schedule: Schedule, now: dt.datetime | None = No
     for kind, every in (
         ("alerts.evaluate", schedule.evaluate_every),
         ("alerts.deliver", schedule.deliver_every),
+        ("reports.submit_due", schedule.reports_every),
     ):
         if every is None:
             continue
-        job = submit(ws, kind, {}, idempotency_key=slot_key(kind, every, now), actor="scheduler")
+        # The report look-up is told the slot's time: what is due follows from it alone.
+        args = {"at": now.isoformat(timespec="seconds")} if kind == "reports.submit_due" else {}
+        job = submit(ws, kind, args, idempotency_key=slot_key(kind, every, now), actor="scheduler")
         submitted.append(job.id)
     return submitted
 

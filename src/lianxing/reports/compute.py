@@ -4,6 +4,7 @@ Each section comes from the service that owns it: KPIs from the KPI engine (the 
 computation as ``lianxing kpi``), targets with ramps and pace from ``metrics.targets``,
 launch progress from ``launch.plans``, milestones and settlement from
 ``contracts.evaluation``, service tickets and SLA breaches from the contracts tables,
+the alerts that fired from ``alerts.service.alerts_fired``,
 integrity flags from ``integrity.service`` (read only: the report never runs detectors),
 and the data sources from the fact rows' ``source``/``batch_id`` joined to the import
 batches. Nothing here renders.
@@ -21,6 +22,7 @@ import ibis.expr.types as ir
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from lianxing.alerts.service import alerts_fired
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import ContractError, list_contracts
 from lianxing.db.models import ImportBatch, Store
@@ -36,6 +38,7 @@ from lianxing.metrics.compiler import StoreInfo
 from lianxing.metrics.engine import FxRateMissing, KpiEngine, KpiRequestError
 from lianxing.metrics.targets import TargetResult, evaluate_targets, kpi_catalog
 from lianxing.reports.model import (
+    AlertLine,
     Bilingual,
     Breach,
     ClauseLine,
@@ -194,6 +197,7 @@ def compute_report(
         launch = _launch(session, ws.warehouse, stores, as_of)
         integrity = _integrity(session, ws.warehouse, stores, period)
         tickets = _tickets(session, stores, period)
+        alerts = _alerts(session, stores, period)
         contract_ids = [c.id for c in list_contracts(session) if set(c.store_ids) & set(store_ids)]
         sources = _sources(session, ws.warehouse, stores, period)
     notes: list[Bilingual] = []
@@ -229,6 +233,7 @@ def compute_report(
         integrity=integrity,
         sources=sources,
         extra_targets=tuple(extra),
+        alerts=alerts,
         notes=tuple(notes),
         commentary=commentary,
     )
@@ -536,6 +541,28 @@ def _tickets(session: Session, stores: Sequence[Store], period: Period) -> Ticke
             )
             for b in breaches
         ),
+    )
+
+
+def _alerts(session: Session, stores: Sequence[Store], period: Period) -> tuple[AlertLine, ...]:
+    """The stores' alerts that fired in the period (cut like the ticket SLA section)."""
+    start, end = _period_utc(stores, period)
+    return tuple(
+        AlertLine(
+            alert_id=a.alert_id,
+            rule=a.rule_name,
+            kind=a.kind,
+            severity=a.severity,
+            store_id=a.store_id,
+            summary=Bilingual(a.summary_zh, a.summary_en),
+            value=a.value,
+            fired_at=a.fired_at,
+            resolved_at=a.resolved_at,
+            acked_at=a.acked_at,
+            acked_by=a.acked_by,
+            delivery_status=a.delivery_status,
+        )
+        for a in alerts_fired(session, store_ids=[s.id for s in stores], start=start, end=end)
     )
 
 

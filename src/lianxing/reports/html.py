@@ -11,11 +11,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from lianxing.reports.charts import trend_svg
 from lianxing.reports.model import ReviewReport
 from lianxing.reports.text import (
+    delivery_label,
     format_change,
     format_date,
     format_share,
     format_value,
     label,
+    severity_label,
     status_label,
 )
 
@@ -75,5 +77,7 @@ def render_html(report: ReviewReport, lang: str = "zh") -> str:
         money=lambda v: format_value(v, "currency"),
         status=lambda s: status_label(s, lang),
         date=format_date,
+        severity=lambda s: severity_label(s, lang),
+        delivery=lambda s: delivery_label(s, lang),
         trend_class=_trend_class,
     )

@@ -179,6 +179,24 @@ class IntegrityStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertLine:
+    """One firing of an alert of the report's stores in the period (``alerts.service``)."""
+
+    alert_id: int
+    rule: str
+    kind: str
+    severity: str  # info | warning | critical
+    store_id: int | None
+    summary: Bilingual  # the latest observation's words
+    value: float | None  # the observed value when it fired
+    fired_at: dt.datetime  # naive UTC
+    resolved_at: dt.datetime | None
+    acked_at: dt.datetime | None
+    acked_by: str | None
+    delivery_status: str  # none | pending | sent | failed
+
+
+@dataclass(frozen=True, slots=True)
 class SourceLine:
     source: str
     tables: tuple[str, ...]
@@ -211,6 +229,7 @@ class ReviewReport:
     integrity: tuple[IntegrityStatus, ...]
     sources: tuple[SourceLine, ...]
     extra_targets: tuple[TargetLine, ...] = ()
+    alerts: tuple[AlertLine, ...] = ()
     notes: tuple[Bilingual, ...] = ()
     commentary: str | None = None
 

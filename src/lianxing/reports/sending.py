@@ -1,20 +1,21 @@
 """Sending a generated report by e-mail, as an attachment.
 
-The alerts feature has no e-mail channel yet (``lianxing.alerts.channels``), so this sends
-through SMTP with its own settings from the environment (``LIANXING_SMTP_HOST``,
-``_PORT``, ``_USER``, ``_PASSWORD``, ``_SENDER``, ``_STARTTLS``). Scheduled sending calls
-:func:`send_report` from a job.
+There is one SMTP configuration in Lianxing: an alert e-mail channel's settings
+(``lianxing alert channel add --kind email``). Reports go out through the same sender
+(:func:`lianxing.alerts.channels.email.send_mail`) with those settings
+(:func:`lianxing.alerts.service.email_settings`); scheduled reports
+(``lianxing.reports.schedules``) and ``lianxing report --email`` both call
+:func:`send_report`.
 """
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from lianxing.alerts.channels import DeliveryError
+from lianxing.alerts.channels.email import SmtpConfig, send_mail
 from lianxing.reports.model import ReviewReport
 from lianxing.reports.text import label
 
@@ -23,18 +24,6 @@ MIME_TYPES = {
     "pdf": ("application", "pdf"),
     "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-
-
-class SmtpSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LIANXING_SMTP_", extra="ignore")
-
-    host: str = Field(default="localhost", description="SMTP server")
-    port: int = Field(default=25)
-    user: str | None = Field(default=None)
-    password: str | None = Field(default=None)
-    sender: str = Field(default="lianxing@localhost", description="From address")
-    starttls: bool = Field(default=False)
-    timeout: float = Field(default=30.0)
 
 
 class SendError(RuntimeError):
@@ -57,6 +46,9 @@ def report_message(
     message["Subject"] = title
     message["From"] = sender
     message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid("lianxing.report")
+    message["X-Lianxing-Report"] = f"{report.scope_key} {report.period}"
     lines = [title, "", f"{label('dates', lang)}: {report.start} – {report.last_day}"]
     if sha256:
         lines.append(f"sha256: {sha256}  (lianxing report verify {file_name})")
@@ -73,14 +65,13 @@ def send_report(
     fmt: str,
     file_name: str,
     recipients: Sequence[str],
+    smtp: SmtpConfig,
     lang: str = "zh",
     sha256: str | None = None,
-    settings: SmtpSettings | None = None,
 ) -> EmailMessage:
     """Mail the report file to ``recipients``; returns the message that was sent."""
     if not recipients:
         raise SendError("no recipient given")
-    smtp = settings or SmtpSettings()
     message = report_message(
         report,
         content,
@@ -92,12 +83,7 @@ def send_report(
         sha256=sha256,
     )
     try:
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
-            if smtp.starttls:
-                client.starttls()
-            if smtp.user:
-                client.login(smtp.user, smtp.password or "")
-            client.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"SMTP {smtp.host}:{smtp.port}: {exc}") from exc
+        send_mail(smtp, message, recipients)
+    except DeliveryError as exc:
+        raise SendError(str(exc)) from exc
     return message

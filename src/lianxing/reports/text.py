@@ -66,6 +66,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "kind": ("类型", "Kind"),
     "due_at": ("应在", "Due at"),
     "fulfilled_at": ("实际", "Fulfilled at"),
+    "alerts": ("本期触发的告警", "Alerts fired"),
+    "alert": ("告警", "Alert"),
+    "severity": ("级别", "Severity"),
+    "fired_value": ("触发值", "Value when fired"),
+    "fired_at": ("首次触发", "First fired"),
+    "resolved_at": ("恢复时间", "Resolved"),
+    "acked": ("确认", "Acknowledged"),
+    "delivery": ("通知状态", "Delivery"),
+    "no_alerts": ("本期没有告警触发", "no alert fired in this period"),
     "integrity": ("数据可信度", "Data integrity"),
     "flagged_share": ("可疑销售额占比", "Flagged share of GMV"),
     "confirmed_share": ("已确认占比", "Confirmed share"),
@@ -101,6 +110,19 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "unknown": ("未知", "unknown"),
 }
 
+SEVERITY_LABELS: dict[str, tuple[str, str]] = {
+    "info": ("提示", "info"),
+    "warning": ("警告", "warning"),
+    "critical": ("严重", "critical"),
+}
+
+DELIVERY_LABELS: dict[str, tuple[str, str]] = {
+    "none": ("未配置通知", "no channel"),
+    "pending": ("待发送", "pending"),
+    "sent": ("已发送", "sent"),
+    "failed": ("发送失败", "failed"),
+}
+
 # Ratios read as multiples rather than percentages.
 MULTIPLE_KPIS = frozenset({"roas"})
 
@@ -119,6 +141,16 @@ def status_label(status: str | None, lang: str) -> str:
     if status is None:
         return "—"
     zh, en = STATUS_LABELS.get(status, (status, status))
+    return zh if lang == "zh" else en
+
+
+def severity_label(severity: str, lang: str) -> str:
+    zh, en = SEVERITY_LABELS.get(severity, (severity, severity))
+    return zh if lang == "zh" else en
+
+
+def delivery_label(status: str, lang: str) -> str:
+    zh, en = DELIVERY_LABELS.get(status, (status, status))
     return zh if lang == "zh" else en
 
 

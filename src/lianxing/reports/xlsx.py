@@ -13,7 +13,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lianxing.reports.model import ReviewReport
-from lianxing.reports.text import excel_format, label, status_label
+from lianxing.reports.text import (
+    delivery_label,
+    excel_format,
+    label,
+    severity_label,
+    status_label,
+)
 
 _HEADER_FILL = PatternFill("solid", fgColor="EEF2F8")
 _BOLD = Font(bold=True)
@@ -21,7 +27,17 @@ PERCENT = "0.0%"
 MONEY = "#,##0.00"
 
 # Sheet keys in workbook order; titles come from text.LABELS (Excel allows 31 characters).
-SHEETS = ("kpis", "trends", "launch", "contracts", "tickets", "integrity", "sources", "commentary")
+SHEETS = (
+    "kpis",
+    "trends",
+    "launch",
+    "contracts",
+    "tickets",
+    "alerts",
+    "integrity",
+    "sources",
+    "commentary",
+)
 
 
 def _sheet(book: Workbook, key: str, lang: str) -> Worksheet:
@@ -281,6 +297,46 @@ def render_xlsx(report: ReviewReport, lang: str = "zh") -> bytes:
             )
     else:
         sheet.append([t("no_contracts")])
+    _widths(sheet)
+
+    sheet = _sheet(book, "alerts", lang)
+    if report.alerts:
+        _header(
+            sheet,
+            [
+                t("alert"),
+                t("rule"),
+                t("kind"),
+                t("severity"),
+                t("store"),
+                t("explanation"),
+                t("fired_value"),
+                t("fired_at"),
+                t("resolved_at"),
+                t("acked"),
+                t("delivery"),
+            ],
+        )
+        for alert in report.alerts:
+            _row(
+                sheet,
+                [
+                    alert.alert_id,
+                    alert.rule,
+                    alert.kind,
+                    severity_label(alert.severity, lang),
+                    alert.store_id,
+                    alert.summary.get(lang),
+                    alert.value,
+                    alert.fired_at,
+                    alert.resolved_at,
+                    alert.acked_at,
+                    delivery_label(alert.delivery_status, lang),
+                ],
+                {7: "yyyy-mm-dd hh:mm", 8: "yyyy-mm-dd hh:mm", 9: "yyyy-mm-dd hh:mm"},
+            )
+    else:
+        sheet.append([t("no_alerts")])
     _widths(sheet)
 
     sheet = _sheet(book, "integrity", lang)
