@@ -2,8 +2,10 @@
 
 Each reader takes the stores in the rule's scope and returns :class:`Observation`s; the state
 machine (``lianxing.domain.alerts.step``) decides what they mean for the alert instances.
-The readers only *read* the other features' services and tables (KPI engine, targets,
-launch vault documents, contract tickets, integrity flags); they never change them.
+The readers go through the other features' services: the KPI engine, ``metrics.targets``,
+``launch.vault.expiring_documents``, ``contracts.tickets.sla_breaches`` (which records the
+breaches it finds, as the contracts feature intends) and the flags saved by
+``integrity.service``. Apart from that breach record they change nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import pyarrow as pa
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from lianxing.contracts.tickets import sla_breaches
 from lianxing.db.models import AccessGrant, Store
 from lianxing.db.models_contracts import ServiceTicket
 from lianxing.db.models_integrity import IntegrityFlag
-from lianxing.db.models_launch import VaultDocument
 from lianxing.domain.alerts import (
     Observation,
     RuleKind,
@@ -31,6 +33,8 @@ from lianxing.domain.alerts import (
 from lianxing.domain.kpi import Scope
 from lianxing.domain.periods import Period
 from lianxing.domain.targets import resolve_target_period
+from lianxing.integrity.service import FlagStatus
+from lianxing.launch.vault import expiring_documents, list_documents
 from lianxing.metrics.compiler import StoreInfo
 from lianxing.metrics.engine import KpiEngine
 from lianxing.metrics.targets import TargetResult, evaluate_targets, kpi_catalog
@@ -294,93 +298,95 @@ def read_account_health(
 
 
 def read_documents(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) -> list[Observation]:
+    """Documents the vault reports as expiring within ``days_before`` days (or expired):
+    ``launch.vault.expiring_documents`` per store in scope (a store's documents and its
+    organisation's store-less ones), or for the whole vault with scope ``all``."""
     days_before = int(rule.params["days_before"])
-    store_ids = {s.id for s in stores}
-    query = select(VaultDocument).where(VaultDocument.expires_on.is_not(None))
-    documents = list(ctx.session.scalars(query.order_by(VaultDocument.id)))
-    # Only the latest-expiring document of a kind counts: a renewed licence replaces the old.
-    current: dict[tuple[int, int | None, str], VaultDocument] = {}
-    for doc in documents:
+    if rule.scope_kind is ScopeKind.ALL:
+        expiring = expiring_documents(ctx.session, today=ctx.today, within_days=days_before)
+    else:
+        expiring = [
+            doc
+            for store in stores
+            for doc in expiring_documents(
+                ctx.session, today=ctx.today, within_days=days_before, store_id=store.id
+            )
+        ]
+    # A renewed document replaces the old one: only the latest-expiring of a kind counts.
+    latest: dict[tuple[int, int | None, str], dt.date] = {}
+    for doc in list_documents(ctx.session, today=ctx.today, window_days=days_before):
         key = (doc.org_id, doc.store_id, doc.doc_type)
-        best = current.get(key)
-        if best is None or (doc.expires_on or dt.date.min) > (best.expires_on or dt.date.min):
-            current[key] = doc
-    observations = []
-    for doc in current.values():
-        in_scope = (
-            rule.scope_kind is ScopeKind.ALL
-            or doc.store_id in store_ids
-            or (
-                doc.store_id is None
-                and rule.scope_kind is ScopeKind.TEAM
-                and str(doc.org_id) == rule.scope_ref
-            )
-        )
-        if not in_scope or doc.expires_on is None:
+        if doc.expires_on is not None and doc.expires_on > latest.get(key, dt.date.min):
+            latest[key] = doc.expires_on
+    observations: dict[int, Observation] = {}
+    for doc in expiring:
+        if doc.expires_on is None or doc.id in observations:
             continue
+        if latest[(doc.org_id, doc.store_id, doc.doc_type)] > doc.expires_on:
+            continue  # renewed
         days_left = (doc.expires_on - ctx.today).days
-        observations.append(
-            Observation(
-                dedup_key=f"document:{doc.id}",
-                store_id=doc.store_id,
-                breached=days_left <= days_before,
-                value=float(days_left),
-                summary_zh=f"证件「{doc.title}」（{doc.doc_type}）{doc.expires_on.isoformat()} "
-                f"到期，剩余 {days_left} 天",
-                summary_en=f"document '{doc.title}' ({doc.doc_type}) expires "
-                f"{doc.expires_on.isoformat()}, {days_left} day(s) left",
-                details={"document": doc.id, "expires_on": doc.expires_on.isoformat()},
-            )
+        observations[doc.id] = Observation(
+            dedup_key=f"document:{doc.id}",
+            store_id=doc.store_id,
+            breached=True,
+            value=float(days_left),
+            summary_zh=f"证件「{doc.title}」（{doc.doc_type}）{doc.expires_on.isoformat()} "
+            f"到期，剩余 {days_left} 天",
+            summary_en=f"document '{doc.title}' ({doc.doc_type}) expires "
+            f"{doc.expires_on.isoformat()}, {days_left} day(s) left",
+            details={"document": doc.id, "expires_on": doc.expires_on.isoformat()},
         )
-    return observations
+    return list(observations.values())
 
 
 def read_sla(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) -> list[Observation]:
+    """Breaches from ``contracts.tickets.sla_breaches`` (which records each deadline passed
+    by now, as the contracts feature expects its scheduler to): firing while the answer is
+    still missing, clear once it came (late)."""
     store_ids = {s.id for s in stores}
-    tickets = ctx.session.scalars(
-        select(ServiceTicket).where(ServiceTicket.resolved_at.is_(None)).order_by(ServiceTicket.id)
-    )
     observations = []
-    for ticket in tickets:
+    for breach in sla_breaches(ctx.session, now=ctx.now):
+        ticket = ctx.session.get(ServiceTicket, breach.ticket_id)
+        assert ticket is not None
         if not (rule.scope_kind is ScopeKind.ALL or ticket.store_id in store_ids):
             continue
-        checks = (
-            (
-                "first_response",
-                ticket.response_due_at,
-                ticket.first_response_at,
-                "首次响应",
-                "first response",
-            ),
-            ("resolution", ticket.resolution_due_at, ticket.resolved_at, "解决", "resolution"),
+        zh_word, en_word = (
+            ("首次响应", "first response")
+            if breach.kind == "first_response"
+            else ("解决", "resolution")
         )
-        for kind, due, done, zh_word, en_word in checks:
-            if due is None or done is not None:
-                continue
-            overdue_hours = (ctx.now - due).total_seconds() / 3600
-            due_text = due.isoformat(" ", "minutes")
-            observations.append(
-                Observation(
-                    dedup_key=f"ticket:{ticket.id}:{kind}",
-                    store_id=ticket.store_id,
-                    breached=ctx.now > due,
-                    value=round(overdue_hours, 2),
-                    summary_zh=f"服务工单 #{ticket.id}「{ticket.title}」{zh_word}期限 "
-                    f"{due_text} UTC，已超 {max(overdue_hours, 0):.1f} 小时",
-                    summary_en=f"service ticket #{ticket.id} '{ticket.title}' {en_word} due "
-                    f"{due_text} UTC, {max(overdue_hours, 0):.1f} h overdue",
-                    details={"ticket": ticket.id, "kind": kind, "due_at": due.isoformat()},
-                )
+        answered = breach.fulfilled_at
+        overdue_hours = ((answered or ctx.now) - breach.due_at).total_seconds() / 3600
+        due_text = breach.due_at.isoformat(" ", "minutes")
+        observations.append(
+            Observation(
+                dedup_key=f"ticket:{breach.ticket_id}:{breach.kind}",
+                store_id=ticket.store_id,
+                breached=answered is None,
+                value=round(overdue_hours, 2),
+                summary_zh=f"服务工单 #{breach.ticket_id}「{breach.title}」{zh_word}期限 "
+                f"{due_text} UTC，已超 {overdue_hours:.1f} 小时",
+                summary_en=f"service ticket #{breach.ticket_id} '{breach.title}' {en_word} due "
+                f"{due_text} UTC, {overdue_hours:.1f} h overdue",
+                details={
+                    "ticket": breach.ticket_id,
+                    "contract": breach.contract_id,
+                    "kind": breach.kind,
+                    "due_at": breach.due_at.isoformat(),
+                },
             )
+        )
     return observations
 
 
 def read_integrity(ctx: ReadContext, rule: RuleSpec, stores: Sequence[Store]) -> list[Observation]:
+    """Open flags the integrity service saved (``integrity.service.run_integrity``); a flag
+    reviewed as confirmed or dismissed (``review_flag``) is no longer open and clears."""
     min_score = float(rule.params.get("min_score", 0))
     store_ids = [s.id for s in stores]
     flags = ctx.session.scalars(
         select(IntegrityFlag)
-        .where(IntegrityFlag.status == "open", IntegrityFlag.store_id.in_(store_ids))
+        .where(IntegrityFlag.status == FlagStatus.OPEN.value, IntegrityFlag.store_id.in_(store_ids))
         .order_by(IntegrityFlag.id)
     )
     return [
