@@ -34,3 +34,32 @@ def redis_queue_url() -> Iterator[str]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+RABBITMQ_URL = os.environ.get("LIANXING_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+@pytest.fixture
+def rabbitmq_queue_url() -> Iterator[str]:
+    """The RabbitMQ on this machine with a queue of the test's own (deleted afterwards)."""
+    import pika
+    import pika.exceptions
+
+    params = pika.URLParameters(RABBITMQ_URL)
+    params.socket_timeout = params.blocked_connection_timeout = 5
+    try:
+        connection = pika.BlockingConnection(params)
+    except pika.exceptions.AMQPError as exc:
+        message = f"RabbitMQ unreachable at {RABBITMQ_URL}: {exc!r}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    queue = f"lxtest-{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{RABBITMQ_URL}?queue={queue}"
+    finally:
+        channel = connection.channel()
+        # Dramatiq declares the queue, its delay queue (.DQ) and its dead letters (.XQ).
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+        connection.close()
