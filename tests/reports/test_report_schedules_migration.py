@@ -40,7 +40,7 @@ def test_schedule_migration_matches_the_models_and_downgrades(database_url: str)
     assert tables["report_schedules"] == [c.name for c in ReportSchedule.__table__.columns]
     assert tables["report_schedule_runs"] == [c.name for c in ReportScheduleRun.__table__.columns]
     migrate.check(database_url)  # no drift between 0011 and the models
-    migrate.downgrade(database_url, "0011-1")
+    migrate.downgrade(database_url, "0010")
     assert not {"report_schedules", "report_schedule_runs"} & set(_columns(database_url))
     migrate.upgrade(database_url)
     migrate.check(database_url)

@@ -35,7 +35,7 @@ def test_reports_migration_matches_the_model_and_downgrades(database_url: str) -
     migrate.upgrade(database_url)
     assert _has_table(database_url) == [c.name for c in ReportSnapshot.__table__.columns]
     migrate.check(database_url)  # no drift between 0008 and the model
-    migrate.downgrade(database_url, "0008-1")  # only this branch goes back to 0001
+    migrate.downgrade(database_url, "0007")
     assert _has_table(database_url) is None
     migrate.upgrade(database_url)
     migrate.check(database_url)

@@ -50,8 +50,7 @@ class AgencyDocument(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency_profiles.id"), index=True)
-    # vault_documents.id; no FK because that table is on a sibling migration branch.
-    document_id: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(ForeignKey("vault_documents.id"))
     kind: Mapped[str] = mapped_column(String(16))  # licence | qualification
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -119,8 +118,7 @@ class RemediationPlan(Base):
     __table_args__ = (UniqueConstraint("contract_id", "clause", "missed_start"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # contracts.id; no FK because that table is on a sibling migration branch.
-    contract_id: Mapped[int] = mapped_column(Integer, index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
     clause: Mapped[str] = mapped_column(String(64))  # KPI clause id
     missed_start: Mapped[date] = mapped_column(Date)
     missed_last_day: Mapped[date] = mapped_column(Date)

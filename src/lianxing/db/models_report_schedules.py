@@ -22,9 +22,8 @@ class ReportSchedule(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     format: Mapped[str] = mapped_column(String(8))  # html | pdf | xlsx
     lang: Mapped[str] = mapped_column(String(8))  # zh | en
-    # The e-mail alert channel whose SMTP settings send it (one SMTP configuration). No
-    # foreign key: the alerts tables come from a sibling migration branch (see 0011).
-    channel_id: Mapped[int] = mapped_column(Integer)
+    # The e-mail alert channel whose SMTP settings send it (one SMTP configuration).
+    channel_id: Mapped[int] = mapped_column(ForeignKey("alert_channels.id"))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
@@ -41,7 +40,7 @@ class ReportScheduleRun(Base):
         ForeignKey("report_schedules.id", ondelete="CASCADE"), index=True
     )
     period: Mapped[str] = mapped_column(String(64))  # "2026-W44", "2026-10"
-    snapshot_id: Mapped[int] = mapped_column(Integer)  # report_snapshots.id (see 0011)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("report_snapshots.id"))
     sha256: Mapped[str] = mapped_column(String(64))
     recipients: Mapped[list[str]] = mapped_column(JSON)
     message_id: Mapped[str] = mapped_column(String(300))

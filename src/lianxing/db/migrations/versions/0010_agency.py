@@ -13,11 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0001"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
-# vault_documents (0003) and contracts (0004) live on sibling branches, so their ids are
-# plain columns here (checked by the services); alembic's depends_on across branches that
-# all start at 0001 breaks head bookkeeping. The lead may add the FKs once linearised.
 depends_on: str | Sequence[str] | None = None
 
 
@@ -56,6 +53,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("added_at", sa.DateTime(), nullable=False),
         _fk("agency_documents", "agency_id", "agency_profiles"),
+        _fk("agency_documents", "document_id", "vault_documents"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agency_documents")),
     )
     _index("agency_documents", "agency_id")
@@ -135,6 +133,7 @@ def upgrade() -> None:
         sa.Column("notified_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
+        _fk("remediation_plans", "contract_id", "contracts"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_remediation_plans")),
         sa.UniqueConstraint(
             "contract_id", "clause", "missed_start", name=op.f("uq_remediation_plans_contract_id")

@@ -13,11 +13,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0001"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-# channel_id (alert_channels, 0007) and snapshot_id (report_snapshots, 0008) carry no
-# foreign key: features branch off 0001, so those tables may not exist yet when this runs.
 
 
 def upgrade() -> None:
@@ -35,6 +33,11 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["store_id"], ["stores.id"], name=op.f("fk_report_schedules_store_id_stores")
+        ),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["alert_channels.id"],
+            name=op.f("fk_report_schedules_channel_id_alert_channels"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_schedules")),
     )
@@ -54,6 +57,11 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=300), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.Column("sent_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["report_snapshots.id"],
+            name=op.f("fk_report_schedule_runs_snapshot_id_report_snapshots"),
+        ),
         sa.ForeignKeyConstraint(
             ["schedule_id"],
             ["report_schedules.id"],
