@@ -400,6 +400,27 @@ def pandas_run(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
+def engine_rss(path: Path, phase: str) -> dict[str, float]:
+    """``cube``: rebuild the order cube; ``engine``: compute the matrix (cube in step).
+    Reports this process's peak RSS."""
+    from lianxing.domain.kpi import Scope
+    from lianxing.metrics.engine import KpiEngine
+    from lianxing.metrics.loader import load_catalog
+    from lianxing.metrics.order_cube import OrderCube
+    from lianxing.warehouse import connect
+
+    wh = connect(f"duckdb:///{path}")
+    if phase == "cube":
+        OrderCube(wh.ibis, wh.table).rebuild()
+    else:
+        stores = _stores(wh.raw)
+        engine = KpiEngine(wh.ibis, wh.table, load_catalog().require_valid(), stores)
+        scopes = [Scope.store(s.store_id) for s in stores]
+        engine.compute(periods=_months(), scopes=scopes, kpis=KPIS, compare=False)
+    wh.close()
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def median_time(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(runs):
@@ -417,7 +438,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pandas", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--engine-rss", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["cube", "engine"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.engine_rss:
+        sys.stdout.write(json.dumps(engine_rss(args.engine_rss, args.phase)))
+        return
     if args.prepare:
         prepare(args.prepare, args.rows)
         return
@@ -445,6 +471,18 @@ def main() -> None:
     if child.returncode != 0:
         raise SystemExit(f"pandas run failed:\n{child.stderr}")
     pandas_result = json.loads(child.stdout)
+    # Peak memory of the engine alone, in a fresh process: first the cube built (as after an
+    # import), then, in another, the matrix computed with the cube in step.
+    rss: dict[str, float] = {}
+    for phase in ("cube", "engine"):
+        child = subprocess.run(
+            [sys.executable, __file__, "--engine-rss", str(path), "--phase", phase],
+            capture_output=True,
+            text=True,
+        )
+        if child.returncode != 0:
+            raise SystemExit(f"engine memory run failed:\n{child.stderr}")
+        rss[phase] = json.loads(child.stdout)["peak_rss_mb"]
 
     wh = connect(f"duckdb:///{path}")
     con = wh.raw
@@ -543,6 +581,8 @@ def main() -> None:
         "full_cold_s": round(full_cold_s, 3),
         "cube_build_s": round(cube_build_s, 3),
         "peak_rss_mb": round(peak_rss_mb, 1),
+        "engine_peak_rss_mb": round(rss["engine"], 1),
+        "cube_build_peak_rss_mb": round(rss["cube"], 1),
         "engine_vs_floor": round(engine_s / floor_s, 2),
         "refresh_vs_full": round(incremental_s / full_s, 3),
         "refresh_vs_full_cold": round(incremental_s / full_cold_s, 3),

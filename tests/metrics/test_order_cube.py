@@ -69,3 +69,21 @@ def test_refresh_after_a_day_of_orders_matches_a_full_recompute(warehouse: Wareh
     refreshed = engine.refresh(dt.datetime(2026, 10, 20))
     assert _values(refreshed) == pytest.approx((125, 4, 8))
     assert _values(refreshed) == _values(_october(make_engine(warehouse)))
+
+
+def test_new_orders_with_their_lines_are_appended(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    OrderCube(warehouse.ibis, warehouse.table).sync()
+    load_facts(warehouse, A9, batch="day-2")
+    result = OrderCube(warehouse.ibis, warehouse.table).sync()
+    assert (result.action, result.orders) == ("appended", 1)
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((125, 4, 8))
+
+
+def test_lines_that_arrive_before_their_order_are_counted(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    load_facts(warehouse, {"order_lines": A9["order_lines"]}, batch="lines-first")
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((100, 3, 7))
+    load_facts(warehouse, {"orders": A9["orders"]}, batch="order-later")
+    assert OrderCube(warehouse.ibis, warehouse.table).sync().action == "incremental"
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((125, 4, 8))

@@ -215,6 +215,31 @@ class FactQueries:
         )
         return self._localised(joined, "purchase", "store_id", *columns)
 
+    def refunds_and_returns_by_order_date(self) -> ir.Table:
+        """Both by order date in one pass over the order cube: ``kind`` is ``refund``
+        (``value`` an amount in ``currency``) or ``return`` (``value`` a quantity)."""
+        refunds, returns = self.table("refunds"), self.table("returns")
+        text = ibis.dtype("string")  # one nullable type on both sides of the union
+        both = refunds.select(
+            store_id=refunds.store_id.cast(_NULLABLE_INT),
+            order_id=refunds.order_id.cast(text),
+            kind=ibis.literal("refund", text),
+            currency=refunds.currency.cast(text),
+            value=refunds.amount.cast("float64"),
+        ).union(
+            returns.select(
+                store_id=returns.store_id.cast(_NULLABLE_INT),
+                order_id=returns.order_id.cast(text),
+                kind=ibis.literal("return", text),
+                currency=ibis.null(text),
+                value=returns.quantity.cast("float64"),
+            )
+        )
+        rows = self._by_order_day(both, "kind", "currency", "value")
+        return rows.group_by("kind", "store_id", "day", "currency").aggregate(
+            value=rows.value.sum()
+        )
+
     def refunds_by_order_date(self) -> ir.Table:
         refunds = self._by_order_day(self.table("refunds"), "currency", "amount")
         return refunds.group_by("store_id", "day", "currency").aggregate(
@@ -308,12 +333,20 @@ class FactQueries:
         return facts.mutate(day=facts.date)
 
     # -- coverage --------------------------------------------------------------------
-    def coverage(self, columns: Sequence[tuple[str, str]]) -> ir.Table:
+    def coverage(
+        self, columns: Sequence[tuple[str, str]], since: dt.datetime | None = None
+    ) -> ir.Table:
         """First and last fact per (fact table, store), whatever the window, for every
-        (table, column) in one query; dates come back as midnight (see :meth:`local_days`)."""
+        (table, column) in one query; dates come back as midnight (see :meth:`local_days`).
+        With ``since`` (naive UTC), only facts from then on (a day earlier for dates)."""
         parts = []
         for name, column in columns:
             facts = self._order_facts() if name == "orders" else self.table(name)
+            if since is not None:
+                is_date = facts[column].type().is_date()
+                facts = facts.filter(
+                    facts[column] >= (since.date() - dt.timedelta(days=1) if is_date else since)
+                )
             value = facts[column].cast("timestamp")
             per_store = facts.group_by("store_id").aggregate(first=value.min(), last=value.max())
             parts.append(

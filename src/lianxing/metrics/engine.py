@@ -5,10 +5,11 @@ How a matrix is computed (see docs/adr/0003-kpi-engine.md for why):
 1. Every (store, period) pair is resolved to local days in the store's timezone (or UTC),
    including the previous period and the same period last year for comparisons.
 2. Additive measures come from *daily cubes* (``compiler``): one query per fact source
-   returns sums per store, local day and currency. Money is converted here, per day, at
-   that day's rate; a missing rate stops the computation with an error naming the
-   currency and day. Period sums are differences of per-store prefix sums, so any number
-   of (possibly overlapping) periods costs the same.
+   returns sums per store, local day and currency; order-based ones read the order cube
+   (``order_cube``: one row per order with its line sums, kept in the warehouse). Money
+   is converted here, per day, at that day's rate; a missing rate stops the computation
+   with an error naming the currency and day. Period sums are differences of per-store
+   prefix sums, so any number of (possibly overlapping) periods costs the same.
 3. Distinct counts, latest snapshots and medians are computed per period in the database.
 4. Stores are combined into scopes (a store, a portfolio) by adding measures; KPI formulas
    are evaluated on the summed measures, so a portfolio's ratio is the ratio of its parts.
@@ -334,7 +335,20 @@ class KpiEngine:
             "traffic": queries.traffic,
             "fees": queries.fees,
         }
-        for source in sorted(sources & set(builders)):
+        if {"refund_od", "return_od"} <= sources:  # one join with the order cube for both
+            both = _fetch(self.backend, queries.refunds_and_returns_by_order_date())
+            for source, kind, column in (
+                ("refund_od", "refund", "amount"),
+                ("return_od", "return", "quantity"),
+            ):
+                rows = both["kind"] == kind
+                frames[source] = {
+                    "store_id": both["store_id"][rows],
+                    "day": both["day"][rows],
+                    column: both["value"][rows],
+                    **({"currency": both["currency"][rows]} if kind == "refund" else {}),
+                }
+        for source in sorted(sources & set(builders) - set(frames)):
             frames[source] = _fetch(self.backend, builders[source]())
         if "cogs" in sources:
             with queries.materialised_orders() as orders:
@@ -350,37 +364,42 @@ class KpiEngine:
         """
         state = self._cubes[mode]
         if not state.coverage:
-            columns = sorted(
-                {pair for pairs in _COVERAGE_COLUMNS.values() for pair in pairs}
-                | {(fact, column) for fact, column in _SOURCE_COVERAGE.values()}
-            )
-            queries = self._queries(state, mode)
-            frame = _fetch(self.backend, queries.coverage(columns))
-            facts = frame["fact"]
-            dated = np.isin(facts, ["ad_daily", "traffic_daily", "cogs"])  # days already
-            for end in ("first", "last"):
-                instants = frame[end]
-                frame[end] = np.where(
-                    dated,
-                    instants // 86_400_000_000 + _EPOCH,
-                    queries.local_days(frame["store_id"], instants),
-                )
-            for covered_table in {fact for fact, _ in _SOURCE_COVERAGE.values()}:
-                pairs = _COVERAGE_COLUMNS.get(covered_table, ((covered_table, ""),))
-                rows = np.isin(facts, [fact for fact, _ in pairs])
-                found: dict[int, tuple[int, int]] = {}
-                for store_id, first_day, last_day in zip(
-                    frame["store_id"][rows].tolist(),
-                    frame["first"][rows].tolist(),
-                    frame["last"][rows].tolist(),
-                    strict=True,
-                ):
-                    if covered_table == "cogs":  # a unit cost applies to every later order
-                        last_day = dt.date.max.toordinal()
-                    known = found.get(store_id, (first_day, last_day))
-                    found[store_id] = (min(known[0], first_day), max(known[1], last_day))
-                state.coverage[covered_table] = found
+            self._load_coverage(state, mode, None)
         return state.coverage[table]
+
+    def _load_coverage(self, state: _CubeState, mode: str, since: dt.datetime | None) -> None:
+        """Every fact table's first and last local day per store in one query; with
+        ``since``, only facts from then on, merged into what is known."""
+        columns = sorted(
+            {pair for pairs in _COVERAGE_COLUMNS.values() for pair in pairs}
+            | {(fact, column) for fact, column in _SOURCE_COVERAGE.values()}
+        )
+        queries = self._queries(state, mode)
+        frame = _fetch(self.backend, queries.coverage(columns, since))
+        facts = frame["fact"]
+        dated = np.isin(facts, ["ad_daily", "traffic_daily", "cogs"])  # days already
+        for end in ("first", "last"):
+            instants = frame[end]
+            frame[end] = np.where(
+                dated,
+                instants // 86_400_000_000 + _EPOCH,
+                queries.local_days(frame["store_id"], instants),
+            )
+        for covered_table in {fact for fact, _ in _SOURCE_COVERAGE.values()}:
+            pairs = _COVERAGE_COLUMNS.get(covered_table, ((covered_table, ""),))
+            rows = np.isin(facts, [fact for fact, _ in pairs])
+            found = dict(state.coverage.get(covered_table, {}))
+            for store_id, first_day, last_day in zip(
+                frame["store_id"][rows].tolist(),
+                frame["first"][rows].tolist(),
+                frame["last"][rows].tolist(),
+                strict=True,
+            ):
+                if covered_table == "cogs":  # a unit cost applies to every later order
+                    last_day = dt.date.max.toordinal()
+                known = found.get(store_id, (first_day, last_day))
+                found[store_id] = (min(known[0], first_day), max(known[1], last_day))
+            state.coverage[covered_table] = found
 
     def _refresh_cubes(self, mode: str, state: _CubeState, changed_since: dt.datetime) -> None:
         since_day = (changed_since - dt.timedelta(days=1)).date()
@@ -398,7 +417,8 @@ class KpiEngine:
                 state.frames[source] = {
                     name: np.concatenate([old[name][keep], frame[name]]) for name in old
                 }
-        state.coverage.clear()
+        if state.coverage:  # facts before the change are unchanged: extend what is known
+            self._load_coverage(state, mode, changed_since)
         state.changed_from = from_day.toordinal()
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
@@ -533,6 +553,7 @@ class _Evaluator:
         self._measures: dict[tuple[str, tuple[tuple[str, OptionValue], ...]], _Measured] = {}
         self._bases: dict[tuple[str, str], dict[str, Array]] = {}
         self._pending_counts: Array | None = None
+        self._row_plans: dict[tuple[bytes, bytes], tuple[npt.NDArray[np.int64], ...]] = {}
         self.shape = (len(instances.labels), len(scopes))
         # Only the cubes the requested KPIs need (they are fetched together, once).
         self.sources = {
@@ -656,20 +677,26 @@ class _Evaluator:
         self, store_ids: npt.NDArray[np.int64], days: npt.NDArray[np.int64], values: Array
     ) -> Array:
         """Sums of daily values over every (instance, store) day range, by prefix sums."""
-        n_stores = len(self.stores)
-        lookup = np.full(int(store_ids.max()) + 1 if store_ids.size else 1, -1, dtype=np.int64)
-        for sid, j in self.position.items():
-            if sid < lookup.size:
-                lookup[sid] = j
-        positions = lookup[store_ids] if store_ids.size else store_ids
-        keep = positions >= 0
-        keys = positions[keep] * 10_000_000 + days[keep]
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        prefix = np.concatenate([[0.0], np.cumsum(values[keep][order])])
-        offsets = np.arange(n_stores, dtype=np.int64)[None, :] * 10_000_000
-        starts = np.searchsorted(keys, offsets + self.instances.starts, side="left")
-        ends = np.searchsorted(keys, offsets + self.instances.ends, side="left")
+        # The columns of one cube share their rows: sort and search once per row set.
+        rows_key = (store_ids.tobytes(), days.tobytes())
+        if rows_key not in self._row_plans:
+            n_stores = len(self.stores)
+            size = int(store_ids.max()) + 1 if store_ids.size else 1
+            lookup = np.full(size, -1, dtype=np.int64)
+            for sid, j in self.position.items():
+                if sid < lookup.size:
+                    lookup[sid] = j
+            positions = lookup[store_ids] if store_ids.size else store_ids
+            keep = positions >= 0
+            keys = positions[keep] * 10_000_000 + days[keep]
+            order = np.flatnonzero(keep)[np.argsort(keys, kind="stable")]
+            keys = np.sort(keys, kind="stable")
+            offsets = np.arange(n_stores, dtype=np.int64)[None, :] * 10_000_000
+            starts = np.searchsorted(keys, offsets + self.instances.starts, side="left")
+            ends = np.searchsorted(keys, offsets + self.instances.ends, side="left")
+            self._row_plans[rows_key] = (order, starts, ends)
+        order, starts, ends = self._row_plans[rows_key]
+        prefix = np.concatenate([[0.0], np.cumsum(values[order])])
         return np.where(self.instances.starts >= 0, prefix[ends] - prefix[starts], 0.0)
 
     def _covered(self, table: str, mode: str) -> npt.NDArray[np.bool_]:

@@ -30,15 +30,18 @@ from lianxing.metrics.compiler import CANCELLED, TableSource
 
 CUBE_TABLE = "kpi_order_facts"
 STATE_TABLE = "kpi_order_facts_batches"
-LAYOUT = "1"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
+LAYOUT = "2"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
 _LAYOUT_FACT = "__layout__"
+_ORPHANS_FACT = "__orphans__"  # "1": some lines have no order row (yet)
+_META_FACTS = (_LAYOUT_FACT, _ORPHANS_FACT)
 _KEY = ("store_id", "order_id")
 _MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
-    """What :meth:`OrderCube.sync` did: ``unchanged``, ``incremental`` or ``rebuilt``."""
+    """What :meth:`OrderCube.sync` did: ``unchanged``, ``appended`` (new orders with their
+    lines), ``incremental`` (touched orders recomputed) or ``rebuilt``."""
 
     action: str
     orders: int = 0  # orders recomputed (incremental) or in the cube (rebuilt)
@@ -53,6 +56,7 @@ class OrderCube:
         namespace = table("orders").op().namespace
         self.database: str | None = namespace.database
         self._synced = False
+        self._orphans = False
 
     # -- reading ---------------------------------------------------------------------
     def table(self) -> ir.Table:
@@ -67,19 +71,21 @@ class OrderCube:
             return SyncResult("unchanged")
         stored = self._stored_fingerprint()
         current = self._fingerprint()
+        self._orphans = bool(stored and stored.get((_ORPHANS_FACT, "1")) is not None)
         if stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None:
             result = self.rebuild(current)
-        elif {k: v for k, v in stored.items() if k[0] != _LAYOUT_FACT} == current:
+        elif {k: v for k, v in stored.items() if k[0] not in _META_FACTS} == current:
             result = SyncResult("unchanged")
         else:
-            known = {k: n for k, n in stored.items() if k[0] != _LAYOUT_FACT}
+            known = {k: n for k, n in stored.items() if k[0] not in _META_FACTS}
             new = {k for k in current if k not in known}
             known_grew = any(current.get(k, 0) > n for k, n in known.items())
             lost = sum(n - current.get(k, 0) for k, n in known.items())
             # Only new batches whose rows at most replaced rows of earlier ones: the orders
             # they touch are the only ones that changed. Anything else is rebuilt.
             if new and not known_grew and lost <= sum(current[k] for k in new):
-                result = self._update(new, current)
+                appended = self._append(new, current) if lost == 0 else None
+                result = appended or self._update(new, current)
             else:
                 result = self.rebuild(current)
         self._synced = True
@@ -88,8 +94,11 @@ class OrderCube:
     def rebuild(self, fingerprint: dict[tuple[str, str], int] | None = None) -> SyncResult:
         """Compute the whole cube again from the facts."""
         fingerprint = fingerprint if fingerprint is not None else self._fingerprint()
-        orders = self.fact_table("orders")
-        cube = self._orders_with_sums(orders, self._line_sums(self.fact_table("order_lines")))
+        orders, lines = self.fact_table("orders"), self.fact_table("order_lines")
+        # In purchase order: a refresh reads the newest days, which zone maps then find.
+        cube = self._orders_with_sums(orders, self._line_sums(lines)).order_by("purchase_ts")
+        orphans = lines.select(*_KEY).anti_join(orders, list(_KEY)).limit(1).count()
+        self._orphans = bool(self.backend.execute(orphans))
         with self._transaction():
             self._execute(f"DROP TABLE IF EXISTS {self._name(CUBE_TABLE)}")
             self._execute(f"CREATE TABLE {self._name(CUBE_TABLE)} AS {self._sql(cube)}")
@@ -117,6 +126,14 @@ class OrderCube:
                 orders.semi_join(touched_table, list(_KEY)),
                 self._line_sums(lines.semi_join(touched_table, list(_KEY))),
             )
+            orphans = (
+                lines.semi_join(touched_table, list(_KEY))
+                .select(*_KEY)
+                .anti_join(orders, list(_KEY))
+                .limit(1)
+                .count()
+            )
+            self._orphans = self._orphans or bool(self.backend.execute(orphans))
             target = self._name(CUBE_TABLE)
             with self._transaction():
                 self._execute(
@@ -130,6 +147,28 @@ class OrderCube:
         finally:
             self._execute(f"DROP TABLE IF EXISTS {name}")
         return SyncResult("incremental", count)
+
+    def _append(
+        self, batches: set[tuple[str, str]], fingerprint: dict[tuple[str, str], int]
+    ) -> SyncResult | None:
+        """New batches that only added rows, each new line with its new order: the new
+        orders are appended with their lines' sums, nothing is read back. ``None`` where
+        that does not hold (then :meth:`_update`)."""
+        if self._orphans:  # a new order might have lines from earlier batches
+            return None
+        orders, lines = self.fact_table("orders"), self.fact_table("order_lines")
+        order_ids = sorted(batch for fact, batch in batches if fact == "orders")
+        line_ids = sorted(batch for fact, batch in batches if fact == "order_lines")
+        new_orders = orders.filter(orders.batch_id.isin(order_ids or [""]))
+        new_lines = lines.filter(lines.batch_id.isin(line_ids or [""]))
+        strays = new_lines.select(*_KEY).anti_join(new_orders, list(_KEY)).limit(1).count()
+        if self.backend.execute(strays):  # lines added to earlier orders
+            return None
+        rows = self._orders_with_sums(new_orders, self._line_sums(new_lines))
+        with self._transaction():
+            self._execute(f"INSERT INTO {self._name(CUBE_TABLE)} {self._sql(rows)}")
+            self._write_fingerprint(fingerprint)
+        return SyncResult("appended", int(self.backend.execute(new_orders.count())))
 
     # -- the cube's shape ------------------------------------------------------------
     @staticmethod
@@ -195,7 +234,11 @@ class OrderCube:
             "(fact VARCHAR(64), batch_id VARCHAR(256), row_count BIGINT)"
         )
         self._execute(f"DELETE FROM {state}")
-        rows = [(_LAYOUT_FACT, LAYOUT, 0), *((f, b, n) for (f, b), n in fingerprint.items())]
+        rows = [
+            (_LAYOUT_FACT, LAYOUT, 0),
+            *([(_ORPHANS_FACT, "1", 0)] if self._orphans else []),
+            *((f, b, n) for (f, b), n in fingerprint.items()),
+        ]
         values = ", ".join(f"({_quote(f)}, {_quote(b)}, {int(n)})" for f, b, n in rows)
         self._execute(f"INSERT INTO {state} VALUES {values}")
 
