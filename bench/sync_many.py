@@ -1,9 +1,11 @@
 """Sync N simulated stores against the loopback fake platforms; stores/minute and limits.
 
-Half the stores are Shopee shops (200 orders each: order list + detail, escrow, returns),
-half Amazon sellers (40 orders each: getOrders + getOrderItems). Every store is its own
-seller account, so per-account buckets run side by side; the fakes enforce the published
-limits (Shopee: the assumed 10 req/s per shop) times ``--scale`` and count every request
+Stores rotate over four platforms: Shopee shops (200 orders each: order list + detail,
+escrow, returns), Amazon sellers (40 orders each: getOrders + getOrderItems, settlement
+listing), Lazada sellers (200 orders: GetOrders + GetMultipleOrderItems) and TikTok shops
+(200 orders: Search Orders + Get Order Detail). Every store is its own seller account, so
+per-account buckets run side by side; the fakes enforce the limits (published for Amazon,
+assumed 10 req/s per account for the others) times ``--scale`` and count every request
 beyond them as a violation. The client runs the same limits times the same scale.
 
     .venv/bin/python bench/sync_many.py --stores 20 --workers 4 [--scale 20]
@@ -21,7 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "connectors"))
 
 from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
+from fake_platforms.lazada import FakeLazada
+from fake_platforms.lazada import make_orders as lazada_orders
 from fake_platforms.shopee import FakeShopee, make_orders
+from fake_platforms.tiktok import FakeTikTok
+from fake_platforms.tiktok import make_orders as tiktok_orders
 
 from lianxing.config import Settings
 from lianxing.ingest.sync import (
@@ -32,9 +38,19 @@ from lianxing.ingest.sync import (
 from lianxing.stores import create_store
 from lianxing.workspace import init_workspace, open_workspace
 
-# Amazon's requested reports poll for minutes at published rates; the bench reads the
-# order and settlement streams, Shopee its orders and escrow (finances).
-BENCH_STREAMS = ("orders", "settlements", "finances")
+# Chosen by (connector, stream): Amazon's requested reports (its "returns" among them)
+# poll for minutes at published rates, so Amazon runs orders and settlements only, while
+# Shopee's "returns" (a plain listing) is read.
+BENCH_STREAMS = (
+    ("amazon_sp", "orders"),
+    ("amazon_sp", "settlements"),
+    ("shopee", "orders"),
+    ("shopee", "finances"),
+    ("shopee", "returns"),
+    ("lazada", "orders"),
+    ("tiktok", "orders"),
+)
+PLATFORMS = (("shopee", "MY"), ("amazon", "US"), ("lazada", "MY"), ("tiktok", "US"))
 
 
 def amazon_orders(seller: str, count: int) -> list[dict[str, object]]:
@@ -77,12 +93,15 @@ def main() -> None:
     ws = open_workspace(settings)
     shopee = FakeShopee(limits={"*": (10.0 * args.scale, 10)}, page_size=50)
     amazon = FakeAmazonSP(limits=published_limits(args.scale), page_size=20)
+    lazada = FakeLazada(limits={"*": (10.0 * args.scale, 10)}, page_size=50)
+    tiktok = FakeTikTok(limits={"*": (10.0 * args.scale, 10)}, page_size=50)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     options = ConnectorOptions(limit_scale=args.scale)
-    with shopee.running(), amazon.running():
+    with shopee.running(), amazon.running(), lazada.running(), tiktok.running():
         ids = []
         for n in range(args.stores):
             with ws.session() as session:
-                platform, site = ("shopee", "MY") if n % 2 == 0 else ("amazon", "US")
+                platform, site = PLATFORMS[n % len(PLATFORMS)]
                 store = create_store(session, platform=platform, site=site, name=f"bench {n}").id
             ids.append(store)
             if platform == "shopee":
@@ -99,6 +118,32 @@ def main() -> None:
                     account={"shop_id": shop},
                     api_base=shopee.url,
                     auth_base=shopee.url,
+                )
+            elif platform == "lazada":
+                seller = f"MY{n:07d}"
+                lazada.orders[seller] = lazada_orders(seller, 200, start)
+                connect_with_refresh_token(
+                    ws,
+                    store,
+                    app_key=lazada.app_key,
+                    app_secret=lazada.app_secret,
+                    refresh_token=lazada.grant(seller),
+                    api_base=lazada.url,
+                    auth_base=lazada.url,
+                )
+            elif platform == "tiktok":
+                shop = {"id": str(900 + n), "name": f"tt {n}", "region": "US", "cipher": f"C{n}"}
+                tiktok.shops.append(shop)
+                tiktok.orders[shop["id"]] = tiktok_orders(200, start)
+                connect_with_refresh_token(
+                    ws,
+                    store,
+                    app_key=tiktok.app_key,
+                    app_secret=tiktok.app_secret,
+                    refresh_token=tiktok.grant(f"open-{n}"),
+                    account={"shop_id": shop["id"]},
+                    api_base=tiktok.url,
+                    auth_base=tiktok.url,
                 )
             else:
                 seller = f"A{n:06d}"
@@ -127,7 +172,7 @@ def main() -> None:
     requests = sum(r.requests for r in results)
     rows = sum(
         int(ws.warehouse.execute(f"SELECT count(*) FROM {t}")[0][0])
-        for t in ("orders", "order_lines", "fees", "refunds")
+        for t in ("orders", "order_lines", "fees", "refunds", "returns")
     )
     print(
         f"stores: {args.stores} ({args.stores - len(failed)} succeeded), "
@@ -135,9 +180,12 @@ def main() -> None:
     )
     print(f"elapsed: {elapsed:.1f} s, stores/minute: {args.stores / elapsed * 60:.1f}")
     print(f"requests: {requests} ({requests / elapsed:.0f}/s), fact rows: {rows}")
+    fakes = {"shopee": shopee, "amazon": amazon, "lazada": lazada, "tiktok": tiktok}
     print(
-        f"limit violations: shopee {shopee.violations}, amazon {amazon.violations}; "
-        f"bad signatures: {shopee.bad_signatures}"
+        "limit violations: "
+        + ", ".join(f"{name} {fake.violations}" for name, fake in fakes.items())
+        + "; bad signatures: "
+        + ", ".join(f"{name} {fake.bad_signatures}" for name, fake in fakes.items())
     )
     if failed:
         print("failed:", failed[:2])

@@ -54,10 +54,8 @@ from lianxing.ingest.api.base import (
     connectors_for_platform,
     get_connector,
 )
+from lianxing.ingest.buyers import buyer_salt
 from lianxing.ingest.files.base import ImportContext
-
-# The same salt as file imports, so a buyer hashes to the same buyer_ref either way.
-from lianxing.ingest.service import _buyer_salt as buyer_salt
 from lianxing.warehouse import WriteStats
 from lianxing.workspace import Workspace
 
@@ -66,6 +64,11 @@ DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/connect/callback"
 # One batch writer at a time per warehouse connection: its staging tables are per connection.
 _WRITE_LOCKS: dict[int, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
+
+
+# A stream chosen by name (every connector's stream of that name) or by (connector, name):
+# Amazon SP-API and Shopee both have a "returns" stream.
+StreamChoice = str | tuple[str, str]
 
 
 class SyncInputError(ValueError):
@@ -181,7 +184,7 @@ def _connector_class(platform: str, connector_id: str | None) -> type[Connector]
     candidates = connectors_for_platform(platform)
     if not candidates:
         raise SyncInputError(f"no API connector for platform {platform!r} / 该平台暂无 API 连接器")
-    return sorted(candidates, key=lambda c: c.id)[0]
+    return sorted(candidates, key=lambda c: (not c.primary, c.id))[0]
 
 
 def _credentials(workspace: Workspace, conn: StoreConnection, store: Store) -> Credentials:
@@ -650,7 +653,7 @@ def sync_store(
     store_id: int,
     since: dt.date | dt.datetime | None = None,
     *,
-    streams: Iterable[str] | None = None,
+    streams: Iterable[StreamChoice] | None = None,
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> SyncResult:
@@ -670,8 +673,8 @@ def sync_store(
     connector = build_connector(workspace, store_id, options, actor)
     now = utcnow()
     result = SyncResult(store_id, connector.id, "succeeded")
-    chosen = set(streams) if streams is not None else None
-    wanted = [s.name for s in connector.streams if chosen is None or s.name in chosen]
+    choices = None if streams is None else tuple(streams)
+    wanted = [s.name for s in connector.streams if _chosen(connector.id, s.name, choices)]
     try:
         for stream in wanted:
             result.streams.append(
@@ -692,6 +695,12 @@ def sync_store(
     return result
 
 
+def _chosen(connector_id: str, stream: str, streams: Iterable[StreamChoice] | None) -> bool:
+    if streams is None:
+        return True
+    return any(c == stream or c == (connector_id, stream) for c in streams)
+
+
 def connected_store_ids(workspace: Workspace) -> list[int]:
     with workspace.session() as session:
         return list(
@@ -705,12 +714,13 @@ def sync_stores(
     since: dt.date | dt.datetime | None = None,
     *,
     workers: int = 1,
-    streams: Iterable[str] | None = None,
+    streams: Iterable[StreamChoice] | None = None,
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> list[SyncResult]:
     """Sync several stores, ``workers`` at a time (rate limits are shared per account)."""
     ids = list(store_ids) if store_ids is not None else connected_store_ids(workspace)
+    streams = None if streams is None else tuple(streams)  # read once per store
     if workers <= 1:
         return [
             sync_store(workspace, i, since, streams=streams, options=options, actor=actor)

@@ -35,15 +35,13 @@ import httpx
 
 from lianxing.domain.facts import OrderStatus
 from lianxing.ingest.api.base import (
-    AuthorisationRevoked,
-    Connector,
     Page,
     StreamSpec,
     TokenSet,
     Window,
-    expires_in,
 )
-from lianxing.ingest.api.http import ApiError, Limit, RequestSpec, json_of
+from lianxing.ingest.api.http import ApiError, Limit, RequestSpec
+from lianxing.ingest.api.lwa import LoginWithAmazon
 from lianxing.ingest.api.mapping import map_document, map_payloads
 from lianxing.ingest.files.amazon.common import FULFILLMENT_CHANNEL, ORDER_STATUS
 from lianxing.ingest.files.base import ImportContext
@@ -158,7 +156,7 @@ class SpApiOrders(ApiPayloadFormat):
 SP_API_ORDERS = SpApiOrders()
 
 
-class AmazonSellingPartner(Connector):
+class AmazonSellingPartner(LoginWithAmazon):
     id = "amazon_sp"
     platform = "amazon"
     name_zh = "亚马逊 SP-API"
@@ -203,47 +201,11 @@ class AmazonSellingPartner(Connector):
         )
         return f"{self.consent_base}/apps/authorize/consent?{query}"
 
-    def _lwa(self, form: dict[str, str]) -> TokenSet:
-        body = urllib.parse.urlencode(
-            {
-                **form,
-                "client_id": self.credentials.app_key,
-                "client_secret": self.credentials.app_secret,
-            }
-        ).encode()
-        response = self.auth_http.request(
-            lambda: RequestSpec(
-                "POST",
-                "/auth/o2/token",
-                headers={"content-type": "application/x-www-form-urlencoded"},
-                content=body,
-            )
-        )
-        data = json_of(response)
-        if response.status_code != 200 or "access_token" not in data:
-            raise AuthorisationRevoked(
-                f"amazon_sp: Login with Amazon refused ({data.get('error')}: "
-                f"{data.get('error_description')}) / 亚马逊拒绝授权，请重新授权"
-            )
-        return TokenSet(
-            access_token=data["access_token"],
-            refresh_token=data.get("refresh_token"),
-            access_expires_at=expires_in(data.get("expires_in")),
-        )
-
     def exchange_code(self, code: str, *, redirect_uri: str, params: Mapping[str, str]) -> TokenSet:
-        tokens = self._lwa(
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        )
+        tokens = self._lwa_code(code, redirect_uri)
         if params.get("selling_partner_id"):
             tokens.account["seller_id"] = params["selling_partner_id"]
         return tokens
-
-    def refresh_tokens(self) -> TokenSet:
-        assert self.credentials.refresh_token is not None
-        return self._lwa(
-            {"grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token}
-        )
 
     def check_credentials(self) -> dict[str, Any]:
         data = self.call(

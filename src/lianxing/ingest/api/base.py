@@ -144,6 +144,8 @@ class Connector(ABC):
     # Published per-account limits by operation name; "*" applies to operations not listed.
     limits: ClassVar[Mapping[str, Limit]]
     account_key: ClassVar[str] = "seller_id"  # which account id names the rate-limit bucket
+    # The connector a store of ``platform`` gets when none is named (Amazon: SP-API, not Ads).
+    primary: ClassVar[bool] = True
     refresh_margin: ClassVar[dt.timedelta] = dt.timedelta(minutes=5)
 
     def __init__(
