@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from amazon_helpers import FIXTURES
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from lianxing.cli import app
 from lianxing.db.models import AuditEntry, ImportBatch
+from lianxing.ingest.service import import_file
 from lianxing.workspace import Workspace
 
 runner = CliRunner()
@@ -138,3 +140,27 @@ def test_business_report_requires_period(workspace: Workspace) -> None:
     )
     assert code == 0, err
     assert body is not None and body["tables"]["traffic_daily"]["new"] == 2
+
+
+def test_duckdb_import_limits_are_given_back(workspace: Workspace) -> None:
+    """The import caps DuckDB's memory for itself only; a long-lived connection (the web
+    app's) is back on the defaults afterwards."""
+    wh = workspace.warehouse
+    if wh.dialect != "duckdb":
+        pytest.skip("DuckDB settings")
+    before = wh.execute(
+        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    )
+    store = _store(workspace)
+    code, _, err = _import(str(FIXTURES / "amazon_all_orders.txt"), "--store", str(store))
+    assert code == 0, err
+    # The CLI opened its own connection; the service on this one must restore it too.
+    result = import_file(workspace, FIXTURES / "amazon_all_orders.txt", store)
+    assert result.tables["orders"].unchanged == 3
+    assert (
+        wh.execute(
+            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+        )
+        == before
+    )
+    assert before[0][1] is True and before[0][0] != "384.0 MiB"

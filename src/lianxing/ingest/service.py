@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,7 +33,7 @@ from lianxing.ingest.files.mapping import MappingError
 from lianxing.ingest.files.problems import ImportRejected
 from lianxing.ingest.files.reading import Source, UnreadableFile
 from lianxing.ingest.files.registry import FormatError, detect, get_format, workspace_formats
-from lianxing.warehouse import BatchWriter, WriteStats
+from lianxing.warehouse import BatchWriter, Warehouse, WriteStats
 from lianxing.workspace import Workspace
 
 # Sites whose Seller Central downloads write 1.234,56 (decimal comma).
@@ -43,7 +44,7 @@ _DECIMAL_COMMA_SITES = frozenset(
 _MONTH_FIRST_SITES = frozenset({"US", "CA", "PH"})
 
 
-DUCKDB_IMPORT_MEMORY = "512MB"
+DUCKDB_IMPORT_MEMORY = "384MB"
 # Fact chunks are handed to the writer in batches of at least this many rows: the file is
 # read in small blocks (bounded memory), but every append is a statement in the warehouse.
 STAGE_ROWS = 256 * 1024
@@ -227,18 +228,16 @@ def import_file(
             )
         )
 
-    if workspace.warehouse.dialect == "duckdb":
-        # Bounded memory whatever the file size: DuckDB spills staged rows to disk beyond
-        # this, and need not keep insertion order for the merge.
-        workspace.warehouse.execute(f"SET memory_limit = '{DUCKDB_IMPORT_MEMORY}'")
-        workspace.warehouse.execute("SET preserve_insertion_order = false")
     hasher = _FileHasher(path)
     hasher.start()
     if options.progress is not None:
         report = options.progress
         source.on_progress = lambda done: report(done, source.size)
     try:
-        with workspace.warehouse.batch(batch_id, source_label, dry_run=dry_run) as writer:
+        with (
+            _import_settings(workspace.warehouse),
+            workspace.warehouse.batch(batch_id, source_label, dry_run=dry_run) as writer,
+        ):
             staging = _Coalescer(writer)
             for table_name, data in fmt.parse(source, ctx):
                 if not ctx.problems:  # keep validating, stop staging
@@ -272,6 +271,26 @@ def import_file(
         dry_run=dry_run,
     )
     return result
+
+
+@contextmanager
+def _import_settings(warehouse: Warehouse) -> Iterator[None]:
+    """On DuckDB, bounded memory whatever the file size (staged rows spill to disk beyond
+    ``DUCKDB_IMPORT_MEMORY``; the merge need not keep insertion order), for the import
+    only: a long-lived connection (the web app's) is back on DuckDB's defaults afterwards
+    (nothing in Lianxing sets them otherwise; DuckDB only shows a rounded memory_limit,
+    so a value cannot be restored exactly).
+    """
+    if warehouse.dialect != "duckdb":
+        yield
+        return
+    warehouse.execute(f"SET memory_limit = '{DUCKDB_IMPORT_MEMORY}'")
+    warehouse.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        warehouse.execute("RESET memory_limit")
+        warehouse.execute("RESET preserve_insertion_order")
 
 
 def _finish(
