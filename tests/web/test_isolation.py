@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from web_helpers import PERIOD, World, add_alerts, add_launch, api_client, login
+from web_helpers import PERIOD, World, add_alerts, add_contracts, add_launch, api_client, login
 
 from lianxing.web.api import api_router
 from lianxing.web.app import create_app
@@ -103,6 +103,12 @@ LIST_REQUESTS: dict[tuple[str, str], Callable[[TestClient, World], Response]] = 
     ("GET", "/api/v1/imports/{batch_id}"): lambda c, w: _imports_of(w)(c, w.store_a1),
     ("GET", "/api/v1/alerts"): lambda c, w: c.get("/api/v1/alerts?state=all"),
     ("GET", "/api/v1/launch"): lambda c, w: c.get("/api/v1/launch"),
+    ("GET", "/api/v1/contracts"): lambda c, w: c.get("/api/v1/contracts"),
+    ("GET", "/api/v1/freezes"): lambda c, w: c.get("/api/v1/freezes"),
+    ("POST", "/api/v1/freezes"): lambda c, w: c.post(
+        "/api/v1/freezes",
+        json={"agency_org_id": w.agency_org, "reason": "planted", "seller_org_id": 1},
+    ),
 }
 
 
@@ -138,18 +144,45 @@ RECORD_REQUESTS: dict[tuple[str, str], RecordCall] = {
         f"/api/v1/launch-items/{r['item']}/waive", json={"reason": "x"}
     ),
     ("GET", "/api/v1/documents/{document_id}"): lambda c, r: c.get(f"/api/v1/documents/{r['doc']}"),
+    ("GET", "/api/v1/contracts/{contract_id}"): lambda c, r: c.get(
+        f"/api/v1/contracts/{r['contract']}"
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/tickets"): lambda c, r: c.post(
+        f"/api/v1/contracts/{r['contract']}/tickets",
+        json={"severity": "low", "title": "planted", "body": "x"},
+    ),
+    ("GET", "/api/v1/tickets/{ticket_id}"): lambda c, r: c.get(f"/api/v1/tickets/{r['ticket']}"),
+    ("POST", "/api/v1/tickets/{ticket_id}/reply"): lambda c, r: c.post(
+        f"/api/v1/tickets/{r['ticket']}/reply", json={"body": "planted"}
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/resolve"): lambda c, r: c.post(
+        f"/api/v1/tickets/{r['ticket']}/resolve", json={"body": "planted"}
+    ),
+    ("POST", "/api/v1/freezes/{freeze_id}/lift"): lambda c, r: c.post(
+        f"/api/v1/freezes/{r['freeze']}/lift", json={"reason": "planted"}
+    ),
 }
 
 
 def world_records(world: World) -> dict[str, dict[str, Any]]:
     """Store attribute -> ids of that store's records, one of each kind."""
+    from lianxing.agencies.freeze import freeze_agency
+
     alerts = add_alerts(world)
     launch = add_launch(world)
+    contracts = add_contracts(world)
+    with world.ws.session() as s:
+        # Seller A froze Agency One (its grant on A1); outsiders must not lift it.
+        freeze = freeze_agency(
+            s, agency_org_id=world.agency_org, reason="audit", actor="test", seller_org_id=1
+        ).id
     return {
         attr: {
             "job": _import_job_of(world, getattr(world, attr)),
             "alert": alerts[attr],
+            "freeze": freeze,
             **launch[attr],
+            **contracts[attr],
         }
         for attr in ("store_a1", "store_a2")
     }
@@ -192,6 +225,13 @@ def test_outsiders_get_403_or_404_on_every_record_of_a_store(world: World) -> No
         assert alert["acked_at"] is None and alert["silenced_until"] is None
         plan = owner.get(f"/api/v1/stores/{getattr(world, store_attr)}/launch").json()["launch"]
         assert all(i["status"] != "done" for i in plan["stages"][0]["items"])
+        ticket = owner.get(f"/api/v1/tickets/{records[store_attr]['ticket']}").json()
+        assert [m["kind"] for m in ticket["messages"]] == ["open"]
+    assert owner.get("/api/v1/freezes").json()["freezes"][0]["lifted_at"] is None
+    assert [c["number"] for c in owner.get("/api/v1/contracts").json()["contracts"]] == [
+        "LX-WEB-001",
+        "LX-WEB-002",
+    ]
 
 
 def _leaks(response: Response, secrets: tuple[str, ...] = SECRETS) -> list[str]:
@@ -269,6 +309,6 @@ def test_outsiders_cannot_open_store_pages(world: World) -> None:
         assert "import-rejected" in upload.text, why
         assert not _leaks(upload, secrets), why
         assert not _leaks(client.get("/settings"), secrets), why
-        for path in ("/alerts?state=all", "/launch"):
+        for path in ("/alerts?state=all", "/launch", "/contracts"):
             assert not _leaks(client.get(path), secrets), (why, path)
         assert client.get(f"/launch/{store}").status_code == 404, why

@@ -286,3 +286,42 @@ def add_launch(world: World) -> dict[str, dict[str, int]]:
             actor="test",
         )
     return out
+
+
+CONTRACT_FIXTURE = (
+    Path(__file__).resolve().parents[1] / "contracts" / "fixtures" / "roas_milestone.yaml"
+)
+
+
+def add_contracts(world: World) -> dict[str, dict[str, int]]:
+    """A signed contract per store of seller A (the ROAS-milestone fixture, one store each)
+    with a ticket opened by the seller. Returns store attribute -> {"contract", "ticket"}."""
+    from lianxing.contracts.service import add_contract, workspace_catalog
+    from lianxing.contracts.tickets import open_ticket
+
+    text = CONTRACT_FIXTURE.read_text(encoding="utf-8")
+    folder = world.ws.settings.home_dir / "test-files"
+    folder.mkdir(exist_ok=True)
+    out: dict[str, dict[str, int]] = {}
+    for n, attr in enumerate(("store_a1", "store_a2"), start=1):
+        store = getattr(world, attr)
+        path = folder / f"contract-{attr}.yaml"
+        path.write_text(
+            text.replace("stores: [1]", f"stores: [{store}]").replace(
+                "LX-TEST-001", f"LX-WEB-00{n}"
+            ),
+            encoding="utf-8",
+        )
+        with world.ws.session() as s:
+            view, _ = add_contract(s, workspace_catalog(world.ws), path, actor="test")
+            ticket = open_ticket(
+                s,
+                contract_id=view.id,
+                severity="high",
+                title=f"广告预算超支 {attr}",
+                body="ad spend above the agreed budget",
+                author="user:owner@seller-a.test",
+                store_id=store,
+            )
+        out[attr] = {"contract": view.id, "ticket": ticket.id}
+    return out

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from lianxing.web.api import (
     accounts,
     alerts,
+    contracts,
     imports,
     kpis,
     launch,
@@ -20,6 +21,16 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (accounts, stores, platforms, kpis, imports, targets, alerts, launch):
+    for module in (
+        accounts,
+        stores,
+        platforms,
+        kpis,
+        imports,
+        targets,
+        alerts,
+        launch,
+        contracts,
+    ):
         router.include_router(module.router)
     return router

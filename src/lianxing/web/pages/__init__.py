@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lianxing.web.pages import alerts, imports, launch, login, portfolio, settings, store
+from lianxing.web.pages import (
+    alerts,
+    contracts,
+    imports,
+    launch,
+    login,
+    portfolio,
+    settings,
+    store,
+)
 
 
 def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (login, portfolio, store, imports, alerts, launch, settings):
+    for module in (login, portfolio, store, imports, alerts, launch, contracts, settings):
         router.include_router(module.router)
     return router
