@@ -60,6 +60,17 @@ def test_demo_fills_the_workspace_and_is_idempotent(workspace_settings: Settings
     assert again["tables"]["order_lines"]["unchanged"] == tables["order_lines"]["new"]
     assert again["logins"] == result["logins"]
 
+    targets = runner.invoke(app, ["target", "list", "--json", "--as-of", "2026-11-01"])
+    assert targets.exit_code == 0, targets.stderr
+    rows = json.loads(targets.stdout)["targets"]
+    # Three targets a store, created once however often the demo runs.
+    assert sorted(r["target"]["kpi"] for r in rows) == sorted(
+        ["gmv", "roas", "late_shipment_rate"] * 3
+    )
+    for store in result["stores"]:
+        status = runner.invoke(app, ["launch", "status", "--store", str(store["id"]), "--json"])
+        assert status.exit_code == 0, status.stderr
+
     ws = open_workspace(workspace_settings)
     try:
         with ws.session() as session:

@@ -9,13 +9,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lianxing.db.audit import record
 from lianxing.db.models import ImportBatch, Store
+from lianxing.db.models_launch import LaunchPlan
 from lianxing.demo.spec import DemoSpec, default_demo_spec
 from lianxing.demo.write import DEMO_SOURCE, demo_batch_id, write_demo
 from lianxing.domain.accounts import ImportStatus
 from lianxing.domain.time import utcnow
+from lianxing.launch.plans import PlanParams, create_plan
+from lianxing.launch.templates import available_platforms
+from lianxing.metrics.targets import kpi_catalog, list_targets, set_target
 from lianxing.stores import StoreView, create_store
 from lianxing.warehouse import WriteStats
 from lianxing.workspace import Workspace
@@ -92,4 +97,57 @@ def fill_demo_workspace(
                 "tables": {name: s.as_dict() for name, s in stats.items()},
             },
         )
+    _plans_and_targets(ws, views, today=spec.end)
     return DemoFill(batch_id=batch_id, stores=views, stats=stats, spec=spec)
+
+
+# Monthly GMV targets (USD) at maturity, per demo site; new stores ramp up to them.
+_GMV_TARGETS = {("amazon", "US"): 175_000, ("shopee", "MY"): 120_000, ("tiktok", "UK"): 60_000}
+
+
+def _plans_and_targets(ws: Workspace, views: list[StoreView], *, today: date) -> None:
+    """Give each demo store a launch plan and a few targets, so the board and the
+    dashboard's target colours have something to show. Existing ones are left alone."""
+    catalog = kpi_catalog(ws)
+    with_templates = set(available_platforms())
+    with ws.session() as session:
+        for view in views:
+            if view.platform in with_templates and not _has_plan(session, view.id):
+                create_plan(
+                    session, store_id=view.id, params=PlanParams(), actor="demo", today=today
+                )
+            existing = {
+                t.kpi_id for t in list_targets(session, store_id=view.id) if t.scope_kind == "store"
+            }
+            wanted = [
+                (
+                    "gmv",
+                    _GMV_TARGETS.get((view.platform, view.site), 50_000),
+                    ">=",
+                    "scurve:60",
+                    "ops",
+                ),
+                ("roas", 2.5, ">=", "linear:60:0.4", "ads"),
+                ("late_shipment_rate", 0.04, "<=", None, "logistics"),
+            ]
+            for kpi, value, comparator, ramp, owner in wanted:
+                if kpi in existing:
+                    continue
+                set_target(
+                    session,
+                    catalog,
+                    kpi=kpi,
+                    scope_kind="store",
+                    scope_ref=str(view.id),
+                    period="month",
+                    value=value,
+                    comparator=comparator,
+                    currency="USD" if kpi == "gmv" else None,
+                    ramp=ramp,
+                    owner_role=owner,
+                    actor="demo",
+                )
+
+
+def _has_plan(session: Session, store_id: int) -> bool:
+    return session.scalar(select(LaunchPlan.id).where(LaunchPlan.store_id == store_id)) is not None
