@@ -422,17 +422,29 @@ class KpiEngine:
         state.changed_from = from_day.toordinal()
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
-        """Earliest purchase day (UTC, minus a day) of orders refunded/returned since ``since``."""
-        orders = self.order_cube.table().select("store_id", "order_id", "purchase_ts")
-        touched = []
+        """Earliest purchase day (UTC, minus a day) of orders refunded/returned since ``since``.
+
+        Refunds and returns are mostly of recent orders: the newest quarter of the order cube
+        (sorted by purchase time, so zone maps skip the rest) is searched first, and the whole
+        cube only if some refunded or returned order is older.
+        """
+        keys = []
         for name, column in (("refunds", "refund_ts"), ("returns", "return_ts")):
             facts = self.table(name)
-            recent = facts.filter(facts[column] >= since).select("store_id", "order_id")
-            joined = recent.join(orders, ["store_id", "order_id"])
-            touched.append(joined.select("purchase_ts"))
-        both = ibis.union(*touched)
-        result = self.backend.to_pyarrow(both.aggregate(first=both.purchase_ts.min()))
-        value = result.column("first")[0].as_py()
+            keys.append(facts.filter(facts[column] >= since).select("store_id", "order_id"))
+        touched = ibis.union(*keys, distinct=True)
+        cube = self.order_cube.table().select("store_id", "order_id", "purchase_ts")
+        recent = cube.filter(cube.purchase_ts >= since - dt.timedelta(days=92))
+        for orders in (recent, cube):
+            joined = touched.left_join(orders, ["store_id", "order_id"])
+            summary = joined.aggregate(
+                first=joined.purchase_ts.min(),
+                missing=joined.purchase_ts.isnull().ifelse(1, 0).sum(),
+            )
+            result = self.backend.to_pyarrow(summary)
+            value = result.column("first")[0].as_py()
+            if not result.column("missing")[0].as_py():  # every touched order found (or none)
+                break
         return (value - dt.timedelta(days=1)).date() if value is not None else None
 
     def period_frame(

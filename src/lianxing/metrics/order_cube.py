@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -53,21 +54,29 @@ class OrderCube:
     def __init__(self, backend: BaseBackend, table: TableSource) -> None:
         self.backend = backend
         self.fact_table = table
-        namespace = table("orders").op().namespace
-        self.database: str | None = namespace.database
+        sources = [table(name).op() for name in ("orders", "order_lines")]
+        # Only plain fact tables have a stored cube. A filtered source (a contract leaving
+        # out manual facts or flagged batches) gets the same rows as an expression instead.
+        self.stored = all(isinstance(op, ops.DatabaseTable) for op in sources)
+        namespace = getattr(sources[0], "namespace", None)
+        self.database: str | None = namespace.database if namespace is not None else None
         self._synced = False
         self._orphans = False
 
     # -- reading ---------------------------------------------------------------------
     def table(self) -> ir.Table:
         """The cube (in step with the facts once :meth:`sync` ran)."""
+        if not self.stored:
+            return self._orders_with_sums(
+                self.fact_table("orders"), self._line_sums(self.fact_table("order_lines"))
+            )
         return self.backend.table(CUBE_TABLE, database=self.database)
 
     # -- keeping in step -------------------------------------------------------------
     def sync(self, *, force: bool = False) -> SyncResult:
         """Bring the cube in step with ``orders`` and ``order_lines`` (once per engine
         computation; ``force`` checks again, e.g. on refresh)."""
-        if self._synced and not force:
+        if not self.stored or (self._synced and not force):
             return SyncResult("unchanged")
         stored = self._stored_fingerprint()
         current = self._fingerprint()
@@ -92,7 +101,9 @@ class OrderCube:
         return result
 
     def rebuild(self, fingerprint: dict[tuple[str, str], int] | None = None) -> SyncResult:
-        """Compute the whole cube again from the facts."""
+        """Compute the whole cube again from the facts (nothing to do for a filtered source)."""
+        if not self.stored:
+            return SyncResult("unchanged")
         fingerprint = fingerprint if fingerprint is not None else self._fingerprint()
         orders, lines = self.fact_table("orders"), self.fact_table("order_lines")
         # In purchase order: a refresh reads the newest days, which zone maps then find.
