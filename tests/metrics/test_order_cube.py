@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis.expr.types as ir
 import pytest
-from kpi_facts import FACTS, T, _line, _order, load_facts, make_engine
+from kpi_facts import FACTS, STORES, T, _line, _order, load_facts, make_engine
 
 from lianxing.domain.kpi import KpiMatrix, Scope
 from lianxing.domain.periods import parse_period
 from lianxing.metrics.engine import KpiEngine
+from lianxing.metrics.loader import load_catalog
 from lianxing.metrics.order_cube import OrderCube
 from lianxing.warehouse import Warehouse
 
@@ -87,3 +89,40 @@ def test_lines_that_arrive_before_their_order_are_counted(warehouse: Warehouse) 
     load_facts(warehouse, {"orders": A9["orders"]}, batch="order-later")
     assert OrderCube(warehouse.ibis, warehouse.table).sync().action == "incremental"
     assert _values(_october(make_engine(warehouse))) == pytest.approx((125, 4, 8))
+
+
+def test_a_filtered_table_source_never_reads_the_stored_cube(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    load_facts(warehouse, A9, batch="day-2")
+    assert _values(_october(make_engine(warehouse))) == pytest.approx((125, 4, 8))
+
+    def without_day_2(name: str) -> ir.Table:
+        facts = warehouse.table(name)
+        return facts if name == "fx_rates" else facts.filter(facts.batch_id != "day-2")
+
+    engine = KpiEngine(warehouse.ibis, without_day_2, load_catalog().require_valid(), STORES)
+    assert not engine.order_cube.stored
+    assert _values(_october(engine)) == pytest.approx((100, 3, 7))
+
+
+def test_refresh_reaches_back_to_the_order_day_of_a_new_refund(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    engine = make_engine(warehouse)
+    by_order = {"refund_attribution": "order_date"}
+    before = engine.compute(
+        periods=[parse_period(OCT)], scopes=[Scope.store(1)], kpis=["gmv_net"], options=by_order
+    )
+    assert before.value("gmv_net", OCT, S1) == pytest.approx(100 - 30)  # R1 belongs to A1
+    # R9: 10 USD of A5 (an October order), refunded on 2026-11-06.
+    refund = {
+        "store_id": 1,
+        "refund_id": "R9",
+        "order_id": "A5",
+        "sku": "S1",
+        "refund_ts": T(2026, 11, 6, 12),
+        "amount": 10.0,
+        "currency": "USD",
+    }
+    load_facts(warehouse, {"refunds": [refund]}, batch="refunds-2")
+    after = engine.refresh(dt.datetime(2026, 11, 6))
+    assert after.value("gmv_net", OCT, S1) == pytest.approx(100 - 30 - 10)
