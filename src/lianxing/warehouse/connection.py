@@ -93,6 +93,15 @@ class Warehouse:
             cur.execute(sql.replace("?", "%s") if params else sql, list(params) or None)
             return list(cur.fetchall()) if cur.description else []
 
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one INSERT/UPDATE/DELETE (``?`` placeholders); return how many rows it touched."""
+        if self.dialect == "duckdb":
+            ((count,),) = self.raw.execute(sql, list(params)).fetchall()
+            return int(count)
+        with self.raw.cursor() as cur:
+            cur.execute(sql.replace("?", "%s") if params else sql, list(params) or None)
+            return int(cur.rowcount)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction on the driver connection (both drivers run in autocommit mode)."""

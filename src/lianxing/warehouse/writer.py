@@ -177,37 +177,36 @@ class BatchWriter:
         changed = f"{stage}_changed"
         on = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
         same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in table.value_columns)
-        first_key = table.key[0]
+        cols = ", ".join(data_cols)
+        s_cols = ", ".join(f"s.{c}" for c in data_cols)
+        ((total,),) = wh.execute(f"SELECT count(*) FROM {dedup}")
+        # Stored rows this batch changes. Computed before the new rows go in, so that it
+        # holds existing keys only; new keys need no comparison (most of a first import).
         wh.execute(f"DROP TABLE IF EXISTS {changed}")
         wh.execute(
-            f"CREATE TEMP TABLE {changed} AS SELECT s.*, (t.{first_key} IS NULL) AS _lx_new "
-            f"FROM {dedup} s LEFT JOIN {target} t ON {on} "
-            f"WHERE t.{first_key} IS NULL" + (f" OR NOT ({same})" if same else "")
+            f"CREATE TEMP TABLE {changed} AS SELECT {s_cols} FROM {dedup} s "
+            f"JOIN {target} t ON {on} WHERE " + (f"NOT ({same})" if same else "FALSE")
         )
-        ((total,),) = wh.execute(f"SELECT count(*) FROM {dedup}")
-        ((new, changed_count),) = wh.execute(
-            f"SELECT count(*) FILTER (WHERE _lx_new), count(*) FROM {changed}"
+        ((updated,),) = wh.execute(f"SELECT count(*) FROM {changed}")
+        new = wh.execute_count(
+            f"INSERT INTO {target} ({cols}, source, batch_id) SELECT {s_cols}, ?, ? "
+            f"FROM {dedup} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {on})",
+            (self.source, self.batch_id),
         )
-        if changed_count:
+        if updated:
             on_changed = " AND ".join(f"c.{k} = {target}.{k}" for k in table.key)
             wh.execute(
-                f"DELETE FROM {target} WHERE EXISTS "
-                f"(SELECT 1 FROM {changed} c WHERE {on_changed} AND NOT c._lx_new)"
+                f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {changed} c WHERE {on_changed})"
             )
-            cols = ", ".join(data_cols)
             wh.execute(
-                f"INSERT INTO {target} ({cols}, source, batch_id) "
-                f"SELECT {cols}, ?, ? FROM {changed}",
+                f"INSERT INTO {target} ({cols}, source, batch_id) SELECT {cols}, ?, ? "
+                f"FROM {changed}",
                 (self.source, self.batch_id),
             )
         wh.execute(f"DROP TABLE IF EXISTS {changed}")
         if dedup != stage:
             wh.execute(f"DROP TABLE IF EXISTS {dedup}")
-        return WriteStats(
-            new=int(new),
-            updated=int(changed_count) - int(new),
-            unchanged=int(total) - int(changed_count),
-        )
+        return WriteStats(new=new, updated=int(updated), unchanged=int(total) - new - int(updated))
 
 
 def _dedup_sql(dialect: str, table: FactTable, stage: str, data_cols: list[str]) -> str:
