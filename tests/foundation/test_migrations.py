@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, inspect
 
 from lianxing.db import load_all_models, migrate
 from lianxing.db.models import Base
+from lianxing.db.session import normalise_url
 
 load_all_models()
-from lianxing.db.session import normalise_url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
