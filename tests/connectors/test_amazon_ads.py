@@ -115,9 +115,9 @@ def test_sync_end_to_end(workspace: Workspace) -> None:
         _authorise(workspace, fake, store)
         fake.throttle_next(2, retry_after=1)
         fake.expire_tokens_after(3)
-        result = sync_store(workspace, store, SINCE, options=OPTIONS)
+        [result] = sync_store(workspace, store, SINCE, options=OPTIONS)
         created = len(fake.ad_reports)
-        again = sync_store(workspace, store, options=OPTIONS)
+        [again] = sync_store(workspace, store, options=OPTIONS)
     assert result.status == "succeeded", [s.error for s in result.streams]
     assert again.status == "succeeded", again.as_json()
     assert fake.bad_signatures == 0 and fake.violations == 0
@@ -165,7 +165,7 @@ def test_duplicate_request_polls_the_existing_report(workspace: Workspace) -> No
     fake = _fake()
     with fake.running():
         _authorise(workspace, fake, store)
-        connector = build_connector(workspace, store, OPTIONS)
+        connector = build_connector(workspace, store, options=OPTIONS)
         assert isinstance(connector, AmazonAds)
         try:
             report = REPORTS["sponsored_brands"]
@@ -205,7 +205,7 @@ def test_crash_while_polling_resumes_on_the_same_report(workspace: Workspace) ->
         assert len(fake.ad_reports) == 1
         [status] = sync_status(workspace, store)
         assert status["streams"][0]["in_progress"] is True
-        result = sync_store(workspace, store, streams=["sponsored_products"], options=OPTIONS)
+        [result] = sync_store(workspace, store, streams=["sponsored_products"], options=OPTIONS)
     assert result.status == "succeeded" and result.streams[0].resumed
     # The first slice's report was polled, not ordered again; the second slice ordered.
     assert len(fake.ad_reports) == _slices(result) == 2

@@ -54,10 +54,10 @@ def test_orders_by_api_are_the_all_orders_facts(workspace: Workspace) -> None:
     fake = FakeAmazonSP(limits=published_limits(SCALE), orders={SELLER: sp_api_orders()})
     with fake.running():
         _connect(workspace, fake, api_store)
-        result = sync_store(workspace, api_store, SINCE, streams=["orders"], options=FAST)
+        [result] = sync_store(workspace, api_store, SINCE, streams=["orders"], options=FAST)
         # The same orders synced into the store that imported the file change nothing.
         _connect(workspace, fake, file_store)
-        again = sync_store(workspace, file_store, SINCE, streams=["orders"], options=FAST)
+        [again] = sync_store(workspace, file_store, SINCE, streams=["orders"], options=FAST)
     assert result.status == "succeeded", result.as_json()
     assert result.streams[0].records == 4
     assert fake.count("getOrders") * 2 == 4 * 2 // 2 * 2  # 2 pages of 2 orders, per sync
@@ -81,7 +81,7 @@ def test_token_expiry_mid_sync_and_throttling(workspace: Workspace) -> None:
         fake.expire_tokens_after(3)  # the 4th data call finds its token expired
         fake.throttle_next(1, retry_after=1)
         started = dt.datetime.now()
-        result = sync_store(workspace, store, SINCE, streams=["orders"], options=FAST)
+        [result] = sync_store(workspace, store, SINCE, streams=["orders"], options=FAST)
         elapsed = (dt.datetime.now() - started).total_seconds()
     assert result.status == "succeeded", result.as_json()
     assert fake.token_expiries == 1 and result.token_refreshes == 1
@@ -99,8 +99,8 @@ def test_revoked_grant_is_shown_and_stops_sync(workspace: Workspace) -> None:
     with fake.running():
         _connect(workspace, fake, store)
         fake.revoke()
-        result = sync_store(workspace, store, SINCE, streams=["orders"], options=FAST)
-        again = sync_store(workspace, store, SINCE, streams=["orders"], options=FAST)
+        [result] = sync_store(workspace, store, SINCE, streams=["orders"], options=FAST)
+        [again] = sync_store(workspace, store, SINCE, streams=["orders"], options=FAST)
     assert result.status == "revoked"
     assert again.status == "revoked" and again.streams == []
     [status] = sync_status(workspace, store)

@@ -50,7 +50,7 @@ def test_connect_sync_and_status(workspace: Workspace, tmp_path: Path) -> None:
             app, ["sync", "--store", str(store), "--since", "2026-10-30", "--json"]
         )
         assert synced.exit_code == 0, synced.output
-        streams = {s["stream"]: s for s in json.loads(synced.stdout)["stores"][0]["streams"]}
+        streams = {s["stream"]: s for s in json.loads(synced.stdout)["connections"][0]["streams"]}
         assert streams["orders"]["records"] == 20
         assert streams["orders"]["tables"]["orders"]["new"] == 20
         bad = runner.invoke(app, ["sync", "--store", "999"])
@@ -58,7 +58,7 @@ def test_connect_sync_and_status(workspace: Workspace, tmp_path: Path) -> None:
     assert fake.violations == 0 and fake.bad_signatures == 0
     shown = runner.invoke(app, ["sync", "status", "--json"])
     assert shown.exit_code == 0, shown.output
-    [row] = json.loads(shown.stdout)["stores"]
+    [row] = json.loads(shown.stdout)["connections"]
     assert row["status"] == "active" and row["account"]["shop_id"] == SHOP
     assert {s["stream"] for s in row["streams"]} == {"orders", "finances", "returns"}
     assert all(s["lag_seconds"] is not None and s["lag_seconds"] < 600 for s in row["streams"])

@@ -94,8 +94,8 @@ def test_sync_end_to_end(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) 
         _authorise(workspace, fake, store)
         fake.throttle_next(2, retry_after=1)
         fake.expire_tokens_after(3)
-        result = sync_store(workspace, store, SINCE, options=OPTIONS)
-        again = sync_store(workspace, store, options=OPTIONS)
+        [result] = sync_store(workspace, store, SINCE, options=OPTIONS)
+        [again] = sync_store(workspace, store, options=OPTIONS)
     assert result.status == "succeeded", result.as_json()
     assert again.status == "succeeded", again.as_json()
     assert fake.bad_signatures == 0 and fake.violations == 0
@@ -133,7 +133,7 @@ def test_revoked_grant_marks_the_connection(workspace: Workspace) -> None:
     with fake.running():
         _authorise(workspace, fake, store)
         fake.revoke()
-        result = sync_store(workspace, store, SINCE, options=OPTIONS)
+        [result] = sync_store(workspace, store, SINCE, options=OPTIONS)
     assert result.status == "revoked"
     [status] = sync_status(workspace, store)
     assert status["status"] == "revoked" and "IllegalRefreshToken" in status["status_reason"]
@@ -168,7 +168,7 @@ def test_crash_mid_sync_resumes_without_gap_or_duplicate(workspace: Workspace) -
         [status] = sync_status(workspace, store)
         assert status["streams"][0]["in_progress"] is True
         fake.offsets.clear()
-        result = sync_store(workspace, store, options=OPTIONS)
+        [result] = sync_store(workspace, store, options=OPTIONS)
     assert result.status == "succeeded" and result.streams[0].resumed
     assert fake.offsets == [20, 30, 40]  # resumed at the 3rd page
     assert fact_counts(workspace, "orders", store) == (45, 45)

@@ -81,9 +81,9 @@ def test_sync_end_to_end(workspace: Workspace) -> None:
         _authorise(workspace, fake, store)
         fake.throttle_next(2, retry_after=1)
         fake.expire_tokens_after(5)
-        result = sync_store(workspace, store, SINCE, options=OPTIONS)
+        [result] = sync_store(workspace, store, SINCE, options=OPTIONS)
         # A second run re-reads only the overlap window: nothing new, nothing duplicated.
-        again = sync_store(workspace, store, options=OPTIONS)
+        [again] = sync_store(workspace, store, options=OPTIONS)
     assert result.status == "succeeded", result.as_json()
     assert again.status == "succeeded", again.as_json()
     assert again.streams[0].window_start == result.streams[0].window_end - dt.timedelta(hours=2)
@@ -141,7 +141,7 @@ def test_crash_mid_sync_resumes_without_gap_or_duplicate(workspace: Workspace) -
         [status] = sync_status(workspace, store)
         assert status["streams"][0]["in_progress"] is True
         before = fake.count("order/get_order_list")
-        result = sync_store(workspace, store, streams=["orders"], options=OPTIONS)
+        [result] = sync_store(workspace, store, streams=["orders"], options=OPTIONS)
     assert result.status == "succeeded" and result.streams[0].resumed
     # Resumed at page 5 of the first slice: pages 5-6, then the 4 empty slices.
     assert fake.count("order/get_order_list") - before == 2 + 4

@@ -93,8 +93,8 @@ def test_sync_end_to_end(workspace: Workspace) -> None:
         assert status["account"]["seller_name"] == "Test Seller"
         fake.throttle_next(2, retry_after=1)
         fake.expire_tokens_after(3)
-        result = sync_store(workspace, store, SINCE, options=OPTIONS)
-        again = sync_store(workspace, store, options=OPTIONS)
+        [result] = sync_store(workspace, store, SINCE, options=OPTIONS)
+        [again] = sync_store(workspace, store, options=OPTIONS)
     assert result.status == "succeeded", result.as_json()
     assert again.status == "succeeded", again.as_json()
     assert fake.bad_signatures == 0 and fake.violations == 0
@@ -130,7 +130,7 @@ def test_refresh_token_connection_learns_the_cipher(workspace: Workspace) -> Non
             api_base=fake.url,
             auth_base=fake.url,
         )
-        result = sync_store(workspace, store, SINCE, options=OPTIONS)
+        [result] = sync_store(workspace, store, SINCE, options=OPTIONS)
     assert view["account"]["shop_cipher"] == "GCP_XYZ" and view["account"]["shop_id"] == "7494"
     assert result.status == "succeeded" and fact_counts(workspace, "orders", store) == (25, 25)
 
@@ -161,7 +161,7 @@ def test_crash_mid_sync_resumes_without_gap_or_duplicate(workspace: Workspace) -
         fake.release.set()
         assert fact_counts(workspace, "orders", store) == (20, 20)
         fake.page_tokens_seen.clear()
-        result = sync_store(workspace, store, options=OPTIONS)
+        [result] = sync_store(workspace, store, options=OPTIONS)
     assert result.status == "succeeded" and result.streams[0].resumed
     assert fake.page_tokens_seen == [base64.b64encode(b"20").decode()]  # the 3rd page only
     assert fact_counts(workspace, "orders", store) == (25, 25)

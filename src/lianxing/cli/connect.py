@@ -8,6 +8,10 @@ Two ways in:
 * refresh token: ``connect --store 3 --app-key K --app-secret S --token-file FILE`` stores a
   refresh token the seller already has (the file holds only the token).
 
+A store holds one connection per connector: ``connect --store 3 --connector amazon_ads``
+adds the Ads connection next to the store's SP-API one (the platform's primary connector
+is used when ``--connector`` is not given).
+
 The app secret may come from ``LIANXING_APP_SECRET`` instead of the command line, to keep
 it out of shell history. Secrets and tokens are stored encrypted with the workspace key.
 """
@@ -23,7 +27,7 @@ import typer
 
 from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
-from lianxing.ingest.api.base import AuthorisationError
+from lianxing.ingest.api.base import AuthorisationError, connectors
 from lianxing.ingest.api.http import ApiError
 from lianxing.ingest.sync import (
     DEFAULT_REDIRECT_URI,
@@ -55,7 +59,11 @@ def connect(
         str | None, typer.Option(help="App secret (or LIANXING_APP_SECRET) / 应用密钥")
     ] = None,
     connector: Annotated[
-        str | None, typer.Option(help="Connector id, e.g. amazon_sp, amazon_ads, shopee")
+        str | None,
+        typer.Option(
+            help="Connector id (default: the platform's primary one) / 连接器: "
+            + ", ".join(sorted(connectors()))
+        ),
     ] = None,
     account: Annotated[
         list[str] | None, typer.Option(help="Account ids KEY=VALUE (shop_id=..., profile_id=...)")
@@ -133,7 +141,9 @@ def connect(
             if code:
                 params["code"] = code
             params.update({k: v for k, v in accounts.items() if k not in params})
-            view = complete_authorisation(ws, store, params, redirect_uri=redirect_uri)
+            view = complete_authorisation(
+                ws, store, params, connector_id=connector, redirect_uri=redirect_uri
+            )
     except (SyncInputError, AuthorisationError, ApiError) as exc:
         fail(str(exc))
     if as_json:

@@ -1,14 +1,16 @@
 """API connections of stores and the state of their scheduled sync.
 
-``StoreConnection``: how Lianxing reaches one store's seller account through the
-platform's API. App credentials and tokens are stored encrypted with the workspace key
-(``workspace.cipher``); the text columns hold Fernet tokens, never plain secrets.
+``StoreConnection``: how Lianxing reaches one store's seller account through one
+connector, keyed by (store, connector): an Amazon store holds an SP-API connection and an
+Ads connection side by side, each with its own tokens and status. App credentials and
+tokens are stored encrypted with the workspace key (``workspace.cipher``); the text
+columns hold Fernet tokens, never plain secrets.
 ``status`` is ``pending`` (authorisation started), ``active``, ``expired`` (the refresh
 token ran out: the seller must authorise again) or ``revoked`` (the platform refused the
-grant).
+grant), per connection.
 
-``SyncState``: one row per store and stream (``orders``, ``finances`` ...): the cursor
-(everything updated before it has been read), the last success and error, and the
+``SyncState``: one row per store, connector and stream (``orders``, ``finances`` ...): the
+cursor (everything updated before it has been read), the last success and error, and the
 checkpoint of a run in progress, from which a crashed run resumes.
 """
 
@@ -35,10 +37,11 @@ from lianxing.domain.time import utcnow
 
 class StoreConnection(Base):
     __tablename__ = "store_connections"
+    __table_args__ = (UniqueConstraint("store_id", "connector"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), unique=True)
-    platform: Mapped[str] = mapped_column(String(32))  # connector id: amazon_sp, shopee ...
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    connector: Mapped[str] = mapped_column(String(32))  # connector id: amazon_sp, shopee ...
     status: Mapped[str] = mapped_column(String(16), default="pending")
     status_reason: Mapped[str | None] = mapped_column(Text)
     app_key: Mapped[str] = mapped_column(String(200))  # client id / partner id / app key
@@ -59,10 +62,12 @@ class StoreConnection(Base):
 
 class SyncState(Base):
     __tablename__ = "sync_states"
-    __table_args__ = (UniqueConstraint("store_id", "stream"),)
+    # Stream names repeat across connectors (SP-API and Shopee both have "returns").
+    __table_args__ = (UniqueConstraint("store_id", "connector", "stream"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    connector: Mapped[str] = mapped_column(String(32))
     stream: Mapped[str] = mapped_column(String(64))
     cursor: Mapped[datetime | None] = mapped_column(DateTime)
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,1 +1,2 @@
-"""Turning outside data into canonical facts: report files (``files``) and platform APIs (``api``)."""
+"""Turning outside data into canonical facts: report files (``files``) and platform APIs
+(``api``)."""

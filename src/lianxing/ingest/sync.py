@@ -5,8 +5,11 @@ with the code from the callback; or ``connect_with_refresh_token`` when the sell
 holds one) stores the app secret and tokens encrypted with the workspace key. A refreshed
 token is saved the moment it is issued (platforms invalidate the old refresh token).
 
-``sync_store(workspace, store_id, since=None)`` reads every stream of the store's
-connector incrementally:
+A store has one connection per connector (an Amazon store: SP-API and Ads side by side),
+each with its own tokens and status. ``sync_store(workspace, store_id, since=None)`` syncs
+every connection of the store (or the one named by ``connector``); ``sync_connection``
+reads every stream of one connection incrementally, each stream's state kept per
+(store, connector, stream):
 
 * the window is ``[cursor - overlap, now - settle)`` (``since`` overrides the start; a
   first run starts ``lookback`` ago). Re-read rows merge by natural key, so the overlap
@@ -16,9 +19,9 @@ connector incrementally:
   (merged again, unchanged); a crash anywhere else resumes after the last saved page with
   the same window, so there is no gap and no duplicate. The cursor moves only when the
   whole window is read;
-* a rejected grant marks the connection ``expired``/``revoked`` (shown by ``sync status``)
-  and stops the store's sync; other errors are recorded on the stream (``last_error``)
-  and the next stream still runs.
+* a rejected grant marks that connection ``expired``/``revoked`` (shown by ``sync status``)
+  and stops its sync, not the store's other connections; other errors are recorded on
+  the stream (``last_error``) and the next stream still runs.
 
 Each stream run is one ``ImportBatch`` (source ``api:<connector>``) with an audit entry,
 as a file import is.
@@ -75,6 +78,10 @@ class SyncInputError(ValueError):
     """The request cannot start: unknown store, no connection, unknown connector."""
 
 
+# A connection that was never authorised has no token to try; sync reports it, not fails it.
+PENDING = "pending"
+
+
 @dataclass
 class ConnectorOptions:
     """How connectors are built: hosts come from the connection; these tune the client.
@@ -122,7 +129,7 @@ class StreamResult:
 class SyncResult:
     store_id: int
     connector: str
-    status: str  # succeeded | partial | failed | expired | revoked
+    status: str  # succeeded | partial | failed | expired | revoked | pending
     streams: list[StreamResult] = field(default_factory=list)
     requests: int = 0
     throttled: int = 0
@@ -160,14 +167,36 @@ def _store(session: Session, store_id: int) -> Store:
     return store
 
 
-def _connection(session: Session, store_id: int) -> StoreConnection:
-    found = session.scalar(select(StoreConnection).where(StoreConnection.store_id == store_id))
-    if found is None:
+def _connections(
+    session: Session, store_id: int, connector_id: str | None = None
+) -> list[StoreConnection]:
+    """The store's connections (that of ``connector_id`` only, when given); never empty."""
+    query = select(StoreConnection).where(StoreConnection.store_id == store_id)
+    if connector_id is not None:
+        query = query.where(StoreConnection.connector == connector_id)
+    found = list(session.scalars(query.order_by(StoreConnection.connector)))
+    if not found:
+        which = f"{connector_id} " if connector_id else ""
+        option = f" --connector {connector_id}" if connector_id else ""
         raise SyncInputError(
-            f"store {store_id} is not connected; run `lianxing connect --store {store_id}` "
-            "/ 店铺尚未授权 API"
+            f"store {store_id} has no {which}API connection; run "
+            f"`lianxing connect --store {store_id}{option}` / 店铺尚未授权该 API"
         )
     return found
+
+
+def _connection(
+    session: Session, store_id: int, connector_id: str | None = None
+) -> StoreConnection:
+    """The store's connection of ``connector_id``, or its only connection when not named."""
+    found = _connections(session, store_id, connector_id)
+    if len(found) > 1:
+        names = ", ".join(c.connector for c in found)
+        raise SyncInputError(
+            f"store {store_id} has {len(found)} connections ({names}); name one with "
+            "--connector / 店铺有多个连接，请用 --connector 指定"
+        )
+    return found[0]
 
 
 def _connector_class(platform: str, connector_id: str | None) -> type[Connector]:
@@ -224,10 +253,11 @@ def _save_tokens(
         actor=actor,
         action="connection.tokens",
         entity="store_connection",
-        entity_id=conn.store_id,
+        entity_id=conn.id,
         # Never the tokens themselves: a fingerprint tells refreshes apart.
         data={
-            "connector": conn.platform,
+            "store_id": conn.store_id,
+            "connector": conn.connector,
             "access_token_sha256": hashlib.sha256(tokens.access_token.encode()).hexdigest()[:16],
             "access_expires_at": tokens.access_expires_at.isoformat()
             if tokens.access_expires_at
@@ -239,21 +269,25 @@ def _save_tokens(
 def build_connector(
     workspace: Workspace,
     store_id: int,
+    connector_id: str | None = None,
+    *,
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> Connector:
-    """The store's connector, with a listener that saves refreshed tokens at once."""
+    """The connector of one of the store's connections (its only one when
+    ``connector_id`` is not given), with a listener that saves refreshed tokens at once."""
     options = options or ConnectorOptions()
     with workspace.session() as session:
         store = _store(session, store_id)
-        conn = _connection(session, store_id)
-        cls = get_connector(conn.platform)
+        conn = _connection(session, store_id, connector_id)
+        cls = get_connector(conn.connector)
         creds = _credentials(workspace, conn, store)
         api_base, auth_base = conn.api_base_url, conn.auth_base_url
 
     def persist(tokens: TokenSet) -> None:
         with workspace.session() as session:
-            _save_tokens(workspace, session, _connection(session, store_id), tokens, actor)
+            conn = _connection(session, store_id, cls.id)
+            _save_tokens(workspace, session, conn, tokens, actor)
 
     connector = cls(
         creds,
@@ -280,11 +314,15 @@ def _upsert_connection(
     api_base: str | None,
     auth_base: str | None,
 ) -> StoreConnection:
-    conn = session.scalar(select(StoreConnection).where(StoreConnection.store_id == store.id))
+    # Keyed by (store, connector): connecting Ads leaves the store's SP-API connection alone.
+    conn = session.scalar(
+        select(StoreConnection).where(
+            StoreConnection.store_id == store.id, StoreConnection.connector == cls.id
+        )
+    )
     if conn is None:
-        conn = StoreConnection(store_id=store.id, scopes=[], account={})
+        conn = StoreConnection(store_id=store.id, connector=cls.id, scopes=[], account={})
         session.add(conn)
-    conn.platform = cls.id
     conn.app_key = app_key
     conn.app_secret_enc = _enc(workspace, app_secret) or ""
     conn.account = {**(conn.account or {}), **dict(account or {})}
@@ -332,8 +370,8 @@ def start_authorisation(
             actor=actor,
             action="connection.authorise_start",
             entity="store_connection",
-            entity_id=store_id,
-            data={"connector": cls.id, "redirect_uri": redirect_uri},
+            entity_id=conn.id,
+            data={"store_id": store_id, "connector": cls.id, "redirect_uri": redirect_uri},
         )
         creds = _credentials(workspace, conn, store)
     connector = cls(creds, api_base=api_base, auth_base=auth_base)
@@ -349,28 +387,50 @@ def parse_callback(callback: str) -> dict[str, str]:
     return {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
 
 
+def _authorising(
+    session: Session, store_id: int, connector_id: str | None, state: str | None
+) -> StoreConnection:
+    """The connection a callback answers: the named one, else the one whose authorisation
+    carries the callback's ``state``, else the one authorisation in flight."""
+    if connector_id is not None:
+        return _connection(session, store_id, connector_id)
+    found = _connections(session, store_id)
+    by_state = [c for c in found if state is not None and c.oauth_state == state]
+    in_flight = [c for c in found if c.oauth_state]
+    for candidates in (by_state, in_flight if state is None else [], found):
+        if len(candidates) == 1:
+            return candidates[0]
+    if state is not None:
+        raise SyncInputError(
+            "the callback's state matches no authorisation started here "
+            "/ 回调 state 不匹配，请重新发起授权"
+        )
+    return _connection(session, store_id)  # several: asks for --connector
+
+
 def complete_authorisation(
     workspace: Workspace,
     store_id: int,
     params: Mapping[str, str],
     *,
+    connector_id: str | None = None,
     redirect_uri: str = DEFAULT_REDIRECT_URI,
     actor: str = "cli",
 ) -> dict[str, Any]:
-    """Exchange the callback's code for tokens; the connection becomes active."""
+    """Exchange the callback's code for tokens; that connection becomes active."""
     code = params.get("code") or params.get("spapi_oauth_code")
     if not code:
         raise SyncInputError("the callback has no code / 回调中没有授权码 code")
     with workspace.session() as session:
         store = _store(session, store_id)
-        conn = _connection(session, store_id)
+        conn = _authorising(session, store_id, connector_id, params.get("state"))
         expected = conn.oauth_state
         if expected and params.get("state") not in (None, expected):
             raise SyncInputError(
                 "the callback's state does not match the authorisation started here "
                 "/ 回调 state 不匹配，请重新发起授权"
             )
-        cls = get_connector(conn.platform)
+        cls = get_connector(conn.connector)
         creds = _credentials(workspace, conn, store)
         api_base, auth_base = conn.api_base_url, conn.auth_base_url
     connector = cls(creds, api_base=api_base, auth_base=auth_base)
@@ -379,7 +439,7 @@ def complete_authorisation(
     finally:
         connector.close()
     with workspace.session() as session:
-        conn = _connection(session, store_id)
+        conn = _connection(session, store_id, cls.id)
         _save_tokens(workspace, session, conn, tokens, actor)
         return connection_view(conn)
 
@@ -421,12 +481,12 @@ def connect_with_refresh_token(
     try:
         tokens = connector.refresh_tokens()
     except AuthorisationError as exc:
-        _mark(workspace, store_id, exc, actor)
+        _mark(workspace, store_id, cls.id, exc, actor)
         raise
     finally:
         connector.close()
     with workspace.session() as session:
-        conn = _connection(session, store_id)
+        conn = _connection(session, store_id, cls.id)
         _save_tokens(workspace, session, conn, tokens, actor)
         return connection_view(conn)
 
@@ -434,7 +494,7 @@ def connect_with_refresh_token(
 def connection_view(conn: StoreConnection) -> dict[str, Any]:
     return {
         "store": conn.store_id,
-        "connector": conn.platform,
+        "connector": conn.connector,
         "status": conn.status,
         "status_reason": conn.status_reason,
         "account": dict(conn.account or {}),
@@ -445,9 +505,12 @@ def connection_view(conn: StoreConnection) -> dict[str, Any]:
     }
 
 
-def _mark(workspace: Workspace, store_id: int, exc: AuthorisationError, actor: str) -> None:
+def _mark(
+    workspace: Workspace, store_id: int, connector_id: str, exc: AuthorisationError, actor: str
+) -> None:
+    """That one connection is expired/revoked; the store's other connections keep theirs."""
     with workspace.session() as session:
-        conn = _connection(session, store_id)
+        conn = _connection(session, store_id, connector_id)
         conn.status = exc.status
         conn.status_reason = str(exc)
         conn.updated_at = utcnow()
@@ -456,8 +519,8 @@ def _mark(workspace: Workspace, store_id: int, exc: AuthorisationError, actor: s
             actor=actor,
             action=f"connection.{exc.status}",
             entity="store_connection",
-            entity_id=store_id,
-            data={"connector": conn.platform, "reason": str(exc)[:500]},
+            entity_id=conn.id,
+            data={"store_id": store_id, "connector": connector_id, "reason": str(exc)[:500]},
         )
 
 
@@ -482,12 +545,16 @@ def _context(workspace: Workspace, store: Store) -> ImportContext:
     )
 
 
-def _state(session: Session, store_id: int, stream: str) -> SyncState:
+def _state(session: Session, store_id: int, connector_id: str, stream: str) -> SyncState:
     found = session.scalar(
-        select(SyncState).where(SyncState.store_id == store_id, SyncState.stream == stream)
+        select(SyncState).where(
+            SyncState.store_id == store_id,
+            SyncState.connector == connector_id,
+            SyncState.stream == stream,
+        )
     )
     if found is None:
-        found = SyncState(store_id=store_id, stream=stream, rows_written=0)
+        found = SyncState(store_id=store_id, connector=connector_id, stream=stream, rows_written=0)
         session.add(found)
         session.flush()
     return found
@@ -511,7 +578,7 @@ def _begin_stream(
 ) -> StreamResult:
     spec = connector.stream(stream)
     with workspace.session() as session:
-        state = _state(session, store_id, stream)
+        state = _state(session, store_id, connector.id, stream)
         checkpoint = state.checkpoint
         resumed = checkpoint is not None and since is None
         if resumed:
@@ -566,7 +633,7 @@ def _sync_stream(
     assert result.window_start is not None and result.window_end is not None
     assert result.batch_id is not None
     with workspace.session() as session:
-        saved = _state(session, store.id, stream).checkpoint or {}
+        saved = _state(session, store.id, connector.id, stream).checkpoint or {}
     position = saved.get("position")
     ctx = _context(workspace, store)
     source = f"api:{connector.id}"
@@ -583,7 +650,7 @@ def _sync_stream(
             result.records += page.records
             result.pages += 1
             with workspace.session() as session:
-                state = _state(session, store.id, stream)
+                state = _state(session, store.id, connector.id, stream)
                 state.checkpoint = {**(state.checkpoint or {}), "position": page.position}
     except Exception as exc:
         error = exc
@@ -606,7 +673,7 @@ def _finish_stream(
     result.error = None if error is None else f"{type(error).__name__}: {error}"
     written = sum(s.new + s.updated for s in result.tables.values())
     with workspace.session() as session:
-        state = _state(session, store_id, result.stream)
+        state = _state(session, store_id, connector.id, result.stream)
         if error is None:
             state.cursor = result.window_end
             state.last_success_at = finished
@@ -648,29 +715,37 @@ def _finish_stream(
         )
 
 
-def sync_store(
+def sync_connection(
     workspace: Workspace,
     store_id: int,
+    connector_id: str,
     since: dt.date | dt.datetime | None = None,
     *,
     streams: Iterable[StreamChoice] | None = None,
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> SyncResult:
-    """Sync one store's streams (all, or those named in ``streams``; see the module
-    docstring). A plain function: jobs call it."""
+    """Sync the streams of one connection (all, or those named in ``streams``; see the
+    module docstring)."""
     with workspace.session() as session:
         store = _store(session, store_id)
-        conn = _connection(session, store_id)
+        conn = _connection(session, store_id, connector_id)
         session.expunge(store)
         if conn.status in ("expired", "revoked"):
             return SyncResult(
                 store_id,
-                conn.platform,
+                conn.connector,
                 conn.status,
                 error=f"authorisation {conn.status}: {conn.status_reason} / 授权已失效，请重新授权",
             )
-    connector = build_connector(workspace, store_id, options, actor)
+        if conn.access_token_enc is None and conn.refresh_token_enc is None:
+            return SyncResult(
+                store_id,
+                conn.connector,
+                PENDING,
+                error="authorisation not finished; complete `lianxing connect` / 授权尚未完成",
+            )
+    connector = build_connector(workspace, store_id, connector_id, options=options, actor=actor)
     now = utcnow()
     result = SyncResult(store_id, connector.id, "succeeded")
     choices = None if streams is None else tuple(streams)
@@ -681,7 +756,7 @@ def sync_store(
                 _sync_stream(workspace, store, connector, stream, since, now, actor)
             )
     except AuthorisationError as exc:
-        _mark(workspace, store_id, exc, actor)
+        _mark(workspace, store_id, connector.id, exc, actor)
         result.status = exc.status
         result.error = str(exc)
     finally:
@@ -695,17 +770,52 @@ def sync_store(
     return result
 
 
+def sync_store(
+    workspace: Workspace,
+    store_id: int,
+    since: dt.date | dt.datetime | None = None,
+    *,
+    connector: str | None = None,
+    streams: Iterable[StreamChoice] | None = None,
+    options: ConnectorOptions | None = None,
+    actor: str = "sync",
+) -> list[SyncResult]:
+    """Sync every connection of the store (only ``connector``'s, when named), one result
+    per connection, in connector order. A plain function: jobs call it."""
+    if connector is not None:
+        _known_connector(connector)
+    with workspace.session() as session:
+        _store(session, store_id)
+        connector_ids = [c.connector for c in _connections(session, store_id, connector)]
+    choices = None if streams is None else tuple(streams)  # read once per connection
+    return [
+        sync_connection(
+            workspace, store_id, c, since, streams=choices, options=options, actor=actor
+        )
+        for c in connector_ids
+    ]
+
+
+def _known_connector(connector_id: str) -> None:
+    try:
+        get_connector(connector_id)
+    except KeyError as exc:
+        raise SyncInputError(f"--connector: {exc.args[0]}") from None
+
+
 def _chosen(connector_id: str, stream: str, streams: Iterable[StreamChoice] | None) -> bool:
     if streams is None:
         return True
     return any(c == stream or c == (connector_id, stream) for c in streams)
 
 
-def connected_store_ids(workspace: Workspace) -> list[int]:
+def connected_store_ids(workspace: Workspace, connector: str | None = None) -> list[int]:
+    """Stores with at least one connection (one of ``connector``, when named)."""
+    query = select(StoreConnection.store_id).distinct().order_by(StoreConnection.store_id)
+    if connector is not None:
+        query = query.where(StoreConnection.connector == connector)
     with workspace.session() as session:
-        return list(
-            session.scalars(select(StoreConnection.store_id).order_by(StoreConnection.store_id))
-        )
+        return list(session.scalars(query))
 
 
 def sync_stores(
@@ -713,65 +823,76 @@ def sync_stores(
     store_ids: Iterable[int] | None = None,
     since: dt.date | dt.datetime | None = None,
     *,
+    connector: str | None = None,
     workers: int = 1,
     streams: Iterable[StreamChoice] | None = None,
     options: ConnectorOptions | None = None,
     actor: str = "sync",
 ) -> list[SyncResult]:
-    """Sync several stores, ``workers`` at a time (rate limits are shared per account)."""
-    ids = list(store_ids) if store_ids is not None else connected_store_ids(workspace)
+    """Sync several stores, ``workers`` at a time (rate limits are shared per account); one
+    result per connection. Without ``store_ids``: every connected store (that has a
+    ``connector`` connection, when named)."""
+    if connector is not None:
+        _known_connector(connector)
+    ids = list(store_ids) if store_ids is not None else connected_store_ids(workspace, connector)
     streams = None if streams is None else tuple(streams)  # read once per store
+
+    def one(store_id: int) -> list[SyncResult]:
+        return sync_store(
+            workspace,
+            store_id,
+            since,
+            connector=connector,
+            streams=streams,
+            options=options,
+            actor=actor,
+        )
+
     if workers <= 1:
-        return [
-            sync_store(workspace, i, since, streams=streams, options=options, actor=actor)
-            for i in ids
-        ]
+        return [r for i in ids for r in one(i)]
     workspace.warehouse  # noqa: B018 - connect once, before threads race to connect twice
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            pool.submit(
-                sync_store, workspace, i, since, streams=streams, options=options, actor=actor
-            )
-            for i in ids
-        ]
-        return [f.result() for f in futures]
+        futures = [pool.submit(one, i) for i in ids]
+        return [r for f in futures for r in f.result()]
 
 
-def sync_status(workspace: Workspace, store_id: int | None = None) -> list[dict[str, Any]]:
-    """Per connected store: connection status and, per stream, cursor, lag, last success/error."""
+def _stream_view(state: SyncState, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "stream": state.stream,
+        "cursor": state.cursor.isoformat() if state.cursor else None,
+        "last_success_at": state.last_success_at.isoformat() if state.last_success_at else None,
+        "lag_seconds": int((now - state.cursor).total_seconds()) if state.cursor else None,
+        "last_error": state.last_error,
+        "last_error_at": state.last_error_at.isoformat() if state.last_error_at else None,
+        "in_progress": state.checkpoint is not None,
+        "rows_written": state.rows_written,
+    }
+
+
+def sync_status(
+    workspace: Workspace, store_id: int | None = None, connector: str | None = None
+) -> list[dict[str, Any]]:
+    """Per connection (store, connector): its status and, per stream, cursor, lag, last
+    success/error."""
     now = utcnow()
     with workspace.session() as session:
-        query = select(StoreConnection).order_by(StoreConnection.store_id)
+        query = select(StoreConnection).order_by(
+            StoreConnection.store_id, StoreConnection.connector
+        )
         if store_id is not None:
             _store(session, store_id)
             query = query.where(StoreConnection.store_id == store_id)
+        if connector is not None:
+            _known_connector(connector)
+            query = query.where(StoreConnection.connector == connector)
         out: list[dict[str, Any]] = []
         for conn in session.scalars(query):
             states = session.scalars(
                 select(SyncState)
-                .where(SyncState.store_id == conn.store_id)
+                .where(SyncState.store_id == conn.store_id, SyncState.connector == conn.connector)
                 .order_by(SyncState.stream)
             )
-            streams = []
-            for state in states:
-                streams.append(
-                    {
-                        "stream": state.stream,
-                        "cursor": state.cursor.isoformat() if state.cursor else None,
-                        "last_success_at": state.last_success_at.isoformat()
-                        if state.last_success_at
-                        else None,
-                        "lag_seconds": int((now - state.cursor).total_seconds())
-                        if state.cursor
-                        else None,
-                        "last_error": state.last_error,
-                        "last_error_at": state.last_error_at.isoformat()
-                        if state.last_error_at
-                        else None,
-                        "in_progress": state.checkpoint is not None,
-                        "rows_written": state.rows_written,
-                    }
-                )
+            streams = [_stream_view(state, now) for state in states]
             out.append({**connection_view(conn), "streams": streams})
         return out
 
@@ -781,11 +902,17 @@ def register_jobs() -> None:
     from lianxing.jobs.registry import JobContext, job
 
     @job("ingest.sync_store")
-    def sync_store_job(ctx: JobContext, store_id: int, since: str | None = None) -> dict[str, Any]:
-        """Idempotent: a repeated delivery resumes from the checkpoint or re-reads the
-        overlap window, merging by natural key."""
+    def sync_store_job(
+        ctx: JobContext, store_id: int, since: str | None = None, connector: str | None = None
+    ) -> dict[str, Any]:
+        """Every connection of the store (or ``connector``'s). Idempotent: a repeated
+        delivery resumes from the checkpoint or re-reads the overlap window, merging by
+        natural key."""
         start = dt.date.fromisoformat(since) if since else None
-        return sync_store(ctx.workspace, store_id, start, actor=f"job:{ctx.job_id}").as_json()
+        results = sync_store(
+            ctx.workspace, store_id, start, connector=connector, actor=f"job:{ctx.job_id}"
+        )
+        return {"store": store_id, "connections": [r.as_json() for r in results]}
 
 
 register_jobs()

@@ -1,7 +1,7 @@
-"""connectors: store API connections (encrypted tokens) and per-stream sync state
+"""connectors: store API connections per (store, connector) and per-stream sync state
 
 Revision ID: 0009
-Revises: 0001
+Revises: 0008
 Create Date: 2026-11-29 10:00:00
 """
 
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "store_connections",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("store_id", sa.Integer(), nullable=False),
-        sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("connector", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=True),
         sa.Column("app_key", sa.String(length=200), nullable=False),
@@ -43,12 +43,13 @@ def upgrade() -> None:
             ["store_id"], ["stores.id"], name=op.f("fk_store_connections_store_id_stores")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_store_connections")),
-        sa.UniqueConstraint("store_id", name=op.f("uq_store_connections_store_id")),
+        sa.UniqueConstraint("store_id", "connector", name=op.f("uq_store_connections_store_id")),
     )
     op.create_table(
         "sync_states",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("store_id", sa.Integer(), nullable=False),
+        sa.Column("connector", sa.String(length=32), nullable=False),
         sa.Column("stream", sa.String(length=64), nullable=False),
         sa.Column("cursor", sa.DateTime(), nullable=True),
         sa.Column("last_attempt_at", sa.DateTime(), nullable=True),
@@ -62,7 +63,9 @@ def upgrade() -> None:
             ["store_id"], ["stores.id"], name=op.f("fk_sync_states_store_id_stores")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_states")),
-        sa.UniqueConstraint("store_id", "stream", name=op.f("uq_sync_states_store_id")),
+        sa.UniqueConstraint(
+            "store_id", "connector", "stream", name=op.f("uq_sync_states_store_id")
+        ),
     )
     with op.batch_alter_table("sync_states", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sync_states_store_id"), ["store_id"], unique=False)
