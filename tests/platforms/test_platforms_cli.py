@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from typer.testing import CliRunner
 
-cli_app = pytest.importorskip("lianxing.cli.app", reason="CLI root app not wired yet")
+from lianxing.cli import app
 
 
 def test_platforms_json_shape() -> None:
-    from typer.testing import CliRunner
-
-    result = CliRunner().invoke(cli_app.app, ["platforms", "--json"])
+    result = CliRunner().invoke(app, ["platforms", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert [p["id"] for p in payload["platforms"]] == [
@@ -29,9 +27,7 @@ def test_platforms_json_shape() -> None:
 
 
 def test_platforms_table_lists_every_site() -> None:
-    from typer.testing import CliRunner
-
-    result = CliRunner().invoke(cli_app.app, ["platforms"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["platforms"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "A1PA6795UKMFR9" in result.stdout
     assert "Asia/Ho_Chi_Minh" in result.stdout

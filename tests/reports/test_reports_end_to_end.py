@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from lianxing.cli.app import app
+from lianxing.cli.root import app
 from lianxing.db.models_reports import ReportSnapshot
 from lianxing.demo.fill import fill_demo_workspace
 from lianxing.reports.text import format_value

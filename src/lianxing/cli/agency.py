@@ -22,8 +22,8 @@ from lianxing.agencies.service import (
     get_agency,
     verify_case,
 )
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.domain.buy_vs_build import CostInputError, Scope, agency, compare, parse_cost_book
 from lianxing.launch.vault import VaultError
 

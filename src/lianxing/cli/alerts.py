@@ -25,8 +25,8 @@ from lianxing.alerts.service import (
     list_rules,
     silence_alert,
 )
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.root import app
 from lianxing.domain.alerts import RULE_KIND_NAMES, STATE_LABELS, AlertState
 from lianxing.domain.time import utcnow
 

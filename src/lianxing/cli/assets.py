@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.root import app
 from lianxing.domain.assets import ASSET_NAMES, AssetError, parse_holder, parse_kind
 from lianxing.launch.assets import check_store_assets, list_assets, set_asset
 

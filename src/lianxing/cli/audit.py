@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, workspace
+from lianxing.cli.root import app
 from lianxing.db.audit import verify
 
 audit_app = typer.Typer(help="Audit log / 审计日志", no_args_is_help=True)

@@ -25,8 +25,8 @@ from typing import Annotated
 
 import typer
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.root import app
 from lianxing.ingest.api.base import AuthorisationError, connectors
 from lianxing.ingest.api.http import ApiError
 from lianxing.ingest.sync import (

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lianxing.agencies.service import case_statuses
-from lianxing.cli.app import app
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.contracts.document import DocumentError
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import (

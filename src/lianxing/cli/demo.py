@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date
+from lianxing.cli.root import app
 from lianxing.cli.serve import run_server
 from lianxing.demo.fill import fill_demo_workspace
 from lianxing.web.demo_users import ensure_demo_users

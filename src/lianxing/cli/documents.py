@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.domain.time import utcnow
 from lianxing.launch.vault import (
     VaultError,

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.contracts.evidence import build_pack, recorded_pack, verify_pack
 from lianxing.contracts.service import ContractError
 from lianxing.workspace import WorkspaceError, open_workspace

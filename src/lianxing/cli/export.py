@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.root import app
 from lianxing.export import ExportError, export_all
 
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.ingest.files.base import ReportFormat
 from lianxing.ingest.files.mapping import MappingError, load_format
 from lianxing.ingest.files.problems import ImportRejected

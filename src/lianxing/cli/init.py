@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail
+from lianxing.cli.root import app
 from lianxing.workspace import WorkspaceError, init_workspace
 
 

@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.root import app
 from lianxing.domain.integrity import SOURCE_KIND_LABELS
 from lianxing.domain.periods import Period, PeriodError, parse_period
 from lianxing.integrity.provenance import ProvenanceError, kpi_provenance

@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.domain.kpi import KpiMatrix, OptionValue, Scope
 from lianxing.domain.periods import PeriodError, parse_period
 from lianxing.metrics.engine import FxRateMissing, KpiRequestError

@@ -7,8 +7,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.domain.launch import ItemStatus, LaunchError
 from lianxing.domain.time import utcnow
 from lianxing.launch.plans import (

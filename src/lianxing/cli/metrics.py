@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json
+from lianxing.cli.root import app
 from lianxing.config import Settings
 from lianxing.metrics.docs import render_kpi_docs
 from lianxing.metrics.loader import load_files

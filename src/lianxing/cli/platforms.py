@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json
+from lianxing.cli.root import app
 from lianxing.domain.platforms import Catalog, SiteFact
 from lianxing.platforms.catalog import catalog_payload, load_catalog
 

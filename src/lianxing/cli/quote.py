@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from lianxing.cli.app import app
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json
+from lianxing.cli.root import app
 from lianxing.config import get_settings
 from lianxing.contracts.document import DocumentError
 from lianxing.contracts.quotes import init_price_book, price_book_path, quote_file

@@ -11,8 +11,8 @@ import typer
 
 from lianxing.alerts.channels.email import SmtpConfig
 from lianxing.alerts.service import AlertInputError, email_settings
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.reports.compute import ReportInputError, ReportRequest
 from lianxing.reports.model import KpiChange
 from lianxing.reports.schedules import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from lianxing.cli.app import app
 from lianxing.cli.common import fail
+from lianxing.cli.root import app
 from lianxing.workspace import WorkspaceError, open_workspace
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

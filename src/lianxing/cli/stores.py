@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.stores import StoreError, create_store, list_stores
 
 store_app = typer.Typer(help="Stores / 店铺", no_args_is_help=True)

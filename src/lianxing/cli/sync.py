@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.ingest.sync import PENDING, SyncInputError, sync_status, sync_stores
 
 sync_app = typer.Typer(

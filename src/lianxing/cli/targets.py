@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.root import app
 from lianxing.domain.kpi import OPTIONS, OptionValue
 from lianxing.domain.targets import RAMP_SYNTAX, TARGET_PERIOD_SYNTAX, Status
 from lianxing.metrics.targets import (

@@ -20,8 +20,8 @@ from lianxing.accounts.service import (
     grant_json,
 )
 from lianxing.accounts.service import revoke_grant as revoke
-from lianxing.cli.app import app
 from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.root import app
 from lianxing.db.models import AccessGrant, Membership, Organisation, Store, User
 from lianxing.domain.time import utcnow
 

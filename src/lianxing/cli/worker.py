@@ -11,8 +11,8 @@ from types import FrameType
 
 import typer
 
-from lianxing.cli.app import app
 from lianxing.cli.common import fail, workspace
+from lianxing.cli.root import app
 from lianxing.config import get_settings
 from lianxing.jobs.queue import QueueConfigError
 from lianxing.jobs.registry import load_modules
