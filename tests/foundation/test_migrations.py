@@ -55,3 +55,11 @@ def test_check_detects_drift(database_url: str) -> None:
             migrate.check(database_url)
     finally:
         Base.metadata.remove(extra)
+
+
+def test_the_migration_chain_is_linear() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1, "a migration branched: set its down_revision"
+    assert len(script.get_bases()) == 1
