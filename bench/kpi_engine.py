@@ -176,8 +176,9 @@ lines AS (
   GROUP BY ALL
 ),
 counts AS (
-  SELECT store_id, date_trunc('month', day) AS month, count(*) FILTER (WHERE NOT cancelled) AS orders,
-         count(*) AS all_orders, count(*) FILTER (WHERE cancelled) AS cancelled
+  SELECT store_id, date_trunc('month', day) AS month,
+         count(*) FILTER (WHERE NOT cancelled) AS orders, count(*) AS all_orders,
+         count(*) FILTER (WHERE cancelled) AS cancelled
   FROM o GROUP BY ALL
 ),
 refunds AS (
@@ -188,7 +189,8 @@ refunds AS (
   GROUP BY ALL
 ),
 returns AS (
-  SELECT r.store_id, date_trunc('month', CAST(timezone(s.timezone, timezone('UTC', r.return_ts)) AS DATE))
+  SELECT r.store_id,
+         date_trunc('month', CAST(timezone(s.timezone, timezone('UTC', r.return_ts)) AS DATE))
          AS month, sum(r.quantity) AS returned
   FROM returns r JOIN bench_stores s USING (store_id) GROUP BY ALL
 ),
@@ -198,9 +200,11 @@ ads AS (
   FROM ad_daily a LEFT JOIN fx ON fx.date = a.date AND fx.currency = a.currency GROUP BY ALL
 ),
 traffic AS (
-  SELECT store_id, date_trunc('month', date) AS month, sum(sessions) AS sessions FROM traffic_daily GROUP BY ALL
+  SELECT store_id, date_trunc('month', date) AS month, sum(sessions) AS sessions
+  FROM traffic_daily GROUP BY ALL
 )
-SELECT c.store_id, strftime(c.month, '%Y-%m') AS month, coalesce(l.gmv, 0) AS gmv, coalesce(l.units, 0) AS units,
+SELECT c.store_id, strftime(c.month, '%Y-%m') AS month, coalesce(l.gmv, 0) AS gmv,
+       coalesce(l.units, 0) AS units,
        c.orders, c.all_orders, c.cancelled, coalesce(r.refunds, 0) AS refunds,
        coalesce(t.returned, 0) AS returned, a.ad_cost, a.ad_sales, tr.sessions
 FROM counts c
@@ -263,7 +267,8 @@ def agree(
     other: dict[tuple[str, str, int], float | None],
     what: str,
 ) -> None:
-    """Every value both define agrees to 1e-6 relative; at least 90 % of the engine's are compared."""
+    """Every value both define agrees to 1e-6 relative; at least 90 % of the engine's are
+    compared."""
     compared = 0
     for key, expected in reference.items():
         actual = other.get(key)
@@ -421,12 +426,17 @@ def engine_rss(path: Path, phase: str) -> dict[str, float]:
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def median_time(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
+ALL_RUNS: dict[str, list[float]] = {}
+
+
+def median_time(runs: int, work: Callable[[], Any], name: str = "") -> tuple[float, Any]:
     times, result = [], None
     for _ in range(runs):
         start = time.perf_counter()
         result = work()
         times.append(time.perf_counter() - start)
+    if name:
+        ALL_RUNS[name] = [round(t, 3) for t in times]
     return statistics.median(times), result
 
 
@@ -507,15 +517,17 @@ def main() -> None:
     # in step, as it is after an import.
     cube = OrderCube(wh.ibis, wh.table)
     cube_build_s, _ = median_time(1, cube.rebuild)
-    engine_s, (_, matrix) = median_time(args.runs, run_engine)
+    engine_s, (_, matrix) = median_time(args.runs, run_engine, "engine")
     reference = engine_values(matrix)
 
     floor_sql = [
-        "SELECT min(store_id), min(order_id), min(purchase_ts), min(status), min(currency) FROM orders",
+        "SELECT min(store_id), min(order_id), min(purchase_ts), min(status), min(currency) "
+        "FROM orders",
         "SELECT min(store_id), min(order_id), min(quantity), min(item_price) FROM order_lines",
         "SELECT min(store_id), min(refund_ts), min(amount), min(currency) FROM refunds",
         "SELECT min(store_id), min(return_ts), min(quantity) FROM returns",
-        "SELECT min(store_id), min(date), min(cost), min(attributed_sales), min(currency) FROM ad_daily",
+        "SELECT min(store_id), min(date), min(cost), min(attributed_sales), min(currency) "
+        "FROM ad_daily",
         "SELECT min(store_id), min(date), min(sessions) FROM traffic_daily",
     ]
     floor_s, _ = median_time(args.runs, lambda: [con.execute(q).fetchall() for q in floor_sql])
@@ -529,7 +541,8 @@ def main() -> None:
     # engine computing everything. Each refresh run starts from the state before the day.
     def restore() -> Any:
         con.execute(
-            "DELETE FROM orders WHERE (store_id, order_id) IN (SELECT store_id, order_id FROM held_orders)"
+            "DELETE FROM orders WHERE (store_id, order_id) IN "
+            "(SELECT store_id, order_id FROM held_orders)"
         )
         con.execute(
             "DELETE FROM order_lines WHERE (store_id, order_id) IN "
@@ -554,14 +567,16 @@ def main() -> None:
             refreshed = engine.refresh(HOLD_BACK_FROM)
             refresh_times.append(time.perf_counter() - start)
         incremental_s = statistics.median(refresh_times)
-        full_s, (_, full) = median_time(args.runs, run_engine)
+        ALL_RUNS["incremental"] = [round(t, 3) for t in refresh_times]
+        full_s, (_, full) = median_time(args.runs, run_engine, "full")
         agree(engine_values(full), engine_values(refreshed), "incremental refresh")
         # A full recompute from the raw facts: the cube rebuilt, then the matrix.
         full_cold_s, _ = median_time(1, lambda: (cube.rebuild(), run_engine()))
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
         con.execute(
-            "DELETE FROM orders WHERE (store_id, order_id) IN (SELECT store_id, order_id FROM held_orders)"
+            "DELETE FROM orders WHERE (store_id, order_id) IN "
+            "(SELECT store_id, order_id FROM held_orders)"
         )
         con.execute(
             "DELETE FROM order_lines WHERE (store_id, order_id) IN "
@@ -589,6 +604,7 @@ def main() -> None:
         "sql_vs_engine": round(sql_s / engine_s, 2),
         "pandas_vs_engine": round(pandas_result["seconds"] / engine_s, 2),
         "load_avg": os.getloadavg()[0],
+        "runs": ALL_RUNS,
         "stores": len(stores),
         "months": len(months),
         "kpis": len(KPIS),
