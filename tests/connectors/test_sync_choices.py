@@ -7,16 +7,22 @@ import datetime as dt
 from fake_platforms.shopee import FakeShopee, make_orders
 from helpers import add_store
 
-from lianxing.ingest import service
 from lianxing.ingest.buyers import buyer_salt
 from lianxing.ingest.sync import ConnectorOptions, connect_with_refresh_token, sync_stores
 from lianxing.workspace import Workspace
 
 
-def test_buyer_salt_is_the_file_importers_salt(workspace: Workspace) -> None:
+def test_buyer_salt_comes_from_the_workspace_key(workspace: Workspace) -> None:
     salt = buyer_salt(workspace)
     assert salt is not None and len(salt) == 32
-    assert salt == service._buyer_salt(workspace)
+    assert buyer_salt(workspace) == salt  # stable: the same buyer always gets one buyer_ref
+    key_file = workspace.settings.key_file
+    original = key_file.read_bytes()
+    try:
+        key_file.write_bytes(b"another-key")
+        assert buyer_salt(workspace) != salt  # another workspace's key, another salt
+    finally:
+        key_file.write_bytes(original)
 
 
 def test_streams_chosen_by_connector_and_name(workspace: Workspace) -> None:

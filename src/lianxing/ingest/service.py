@@ -28,6 +28,7 @@ from lianxing.db.models import ImportBatch, Store
 from lianxing.domain.accounts import ImportStatus
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.time import utcnow
+from lianxing.ingest.buyers import buyer_salt
 from lianxing.ingest.files.base import ImportContext, ReportFormat
 from lianxing.ingest.files.mapping import MappingError
 from lianxing.ingest.files.problems import ImportRejected
@@ -125,15 +126,6 @@ class _FileHasher(threading.Thread):
         self.digest = sha.hexdigest()
 
 
-def _buyer_salt(workspace: Workspace) -> bytes | None:
-    """A per-workspace salt derived from the workspace key (None if there is no key)."""
-    try:
-        key = workspace.settings.key_file.read_bytes().strip()
-    except OSError:
-        return None
-    return hashlib.sha256(b"lianxing/buyer_ref/v1\0" + key).digest()
-
-
 def _writes_store_facts(fmt: ReportFormat) -> bool:
     return any("store_id" in FACT_TABLES[t].column_names for t in fmt.tables)
 
@@ -210,7 +202,7 @@ def import_file(
             day_first=site not in _MONTH_FIRST_SITES,
             period_from=options.period_from,
             period_to=options.period_to,
-            buyer_salt=_buyer_salt(workspace),
+            buyer_salt=buyer_salt(workspace),
             marketplace_id=store.marketplace_id if store else None,
         )
 
