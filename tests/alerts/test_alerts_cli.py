@@ -170,3 +170,30 @@ def test_alert_cli(workspace: Workspace, http_sink: HttpSink) -> None:
     with ws.session() as session:
         (token,) = session.scalars(select(AlertChannel.secret_token)).all()
         assert "key=K" not in token
+
+
+def test_rules_are_evaluated_after_every_import(workspace: Workspace) -> None:
+    from pathlib import Path
+
+    ws = workspace
+    with ws.session() as session:
+        store_id = create_store(session, platform="amazon", site="US", name="Acme US").id
+    ws.close()
+    _json(
+        "alert", "rule", "add", "--name", "九月订单少 / few orders in September",
+        "--kind", "kpi_threshold", "--store", str(store_id), "--param", "kpi=orders",
+        "--param", "op=<", "--param", "threshold=100", "--param", "period=2026-09",
+        "--grace", "0s", "--json",
+    )  # fmt: skip
+    assert _json("alert", "list", "--json")["alerts"] == []
+
+    fixture = Path(__file__).parents[1] / "ingest" / "fixtures" / "amazon_all_orders.txt"
+    dry = _json("import", str(fixture), "--store", str(store_id), "--dry-run", "--json")
+    assert dry["alerts"] is None  # a dry run changes nothing, alerts included
+    assert _json("alert", "list", "--json")["alerts"] == []
+
+    imported = _json("import", str(fixture), "--store", str(store_id), "--json")
+    assert [(t["from"], t["to"]) for t in imported["alerts"]["transitions"]] == [("ok", "firing")]
+    (alert,) = _json("alert", "list", "--json")["alerts"]
+    assert alert["state"] == "firing"
+    assert alert["value"] < 100

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from lianxing.alerts.service import evaluate
 from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
 from lianxing.cli.root import app
 from lianxing.ingest.files.base import ReportFormat
@@ -114,6 +115,8 @@ def import_command(
                     period_from=period_from, period_to=period_to, progress=progress
                 ),
             )
+        # Rules evaluate after every import, as the upload job does for the web app.
+        alerts = None if dry_run else evaluate(ws, store_id=store, actor="cli:import")
     except ImportInputError as exc:
         _fail_lines(str(exc))
     except ImportRejected as exc:
@@ -129,7 +132,7 @@ def import_command(
     finally:
         ws.close()
     if as_json:
-        emit_json(result.as_json())
+        emit_json({**result.as_json(), "alerts": alerts.as_json() if alerts else None})
     else:
         _print_result(result)
 
