@@ -115,9 +115,6 @@ def test_bad_input_is_one_line_exit_2_nothing_written(workspace: Workspace) -> N
     code, _, err = run("launch", "plan", "--store", str(store), "--first-month-gmv", "lots")
     assert code == 2 and "'lots' is not a number" in err
     assert count(workspace, LaunchPlan) == 0
-    lazada = add_store("lazada", "MY")
-    code, _, err = run("launch", "plan", "--store", str(lazada))
-    assert code == 2 and "no launch template for platform 'lazada'" in err
     run_json("launch", "plan", "--store", str(store), "--json")
     items = count(workspace, LaunchItem)
     audit = count(workspace, AuditEntry)

@@ -12,7 +12,7 @@ from lianxing.platforms.catalog import load_catalog
 
 
 def test_every_template_is_valid_for_every_catalog_site() -> None:
-    assert available_platforms() == ["amazon", "shopee", "tiktok"]
+    assert available_platforms() == ["aliexpress", "amazon", "lazada", "shopee", "tiktok"]
     assert check_all_templates() == []
     for platform in available_platforms():
         for site in load_catalog().platform(platform).sites:
