@@ -53,6 +53,15 @@ STORE_REQUESTS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/grants"): lambda c, s: c.post(
         "/api/v1/grants", json={"agency_org_id": 3, "store_id": s, "scope": "manage"}
     ),
+    ("POST", "/api/v1/stores/{store_id}/documents"): lambda c, s: c.post(
+        f"/api/v1/stores/{s}/documents",
+        data={"type": "business_licence", "title": "planted"},
+        files={"file": ("planted.pdf", b"planted document")},
+    ),
+    ("POST", "/api/v1/stores/{store_id}/assets"): lambda c, s: c.post(
+        f"/api/v1/stores/{s}/assets",
+        json={"kind": "phone", "identifier": "planted", "holder": "agency", "verified": True},
+    ),
 }
 
 
@@ -144,6 +153,9 @@ RECORD_REQUESTS: dict[tuple[str, str], RecordCall] = {
         f"/api/v1/launch-items/{r['item']}/waive", json={"reason": "x"}
     ),
     ("GET", "/api/v1/documents/{document_id}"): lambda c, r: c.get(f"/api/v1/documents/{r['doc']}"),
+    ("PATCH", "/api/v1/launch-items/{item_id}"): lambda c, r: c.patch(
+        f"/api/v1/launch-items/{r['item']}", json={"owner": "planted", "due_date": "2099-01-01"}
+    ),
     ("GET", "/api/v1/contracts/{contract_id}"): lambda c, r: c.get(
         f"/api/v1/contracts/{r['contract']}"
     ),
@@ -225,6 +237,11 @@ def test_outsiders_get_403_or_404_on_every_record_of_a_store(world: World) -> No
         assert alert["acked_at"] is None and alert["silenced_until"] is None
         plan = owner.get(f"/api/v1/stores/{getattr(world, store_attr)}/launch").json()["launch"]
         assert all(i["status"] != "done" for i in plan["stages"][0]["items"])
+        assert all(
+            i["owner"] != "planted" and i["due_date"] != "2099-01-01"
+            for stage in plan["stages"]
+            for i in stage["items"]
+        )
         ticket = owner.get(f"/api/v1/tickets/{records[store_attr]['ticket']}").json()
         assert [m["kind"] for m in ticket["messages"]] == ["open"]
     assert owner.get("/api/v1/freezes").json()["freezes"][0]["lifted_at"] is None
@@ -260,6 +277,16 @@ def test_outsiders_get_403_or_404_on_every_store_endpoint(world: World) -> None:
             str(store), "N"
         )
     assert failures == []
+    # No outsider's upload or asset was written, not even a vault file.
+    from sqlalchemy import func, select
+
+    from lianxing.db.models_launch import AccountAsset, VaultDocument
+
+    with world.ws.session() as s:
+        assert s.scalar(select(func.count()).select_from(VaultDocument)) == 0
+        assert s.scalar(select(func.count()).select_from(AccountAsset)) == 0
+    vault = world.ws.settings.vault_dir
+    assert not vault.exists() or list(vault.iterdir()) == []
 
 
 def test_lists_and_other_endpoints_never_show_seller_a(world: World) -> None:

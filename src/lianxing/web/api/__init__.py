@@ -11,6 +11,7 @@ from lianxing.web.api import (
     imports,
     kpis,
     launch,
+    launch_changes,
     platforms,
     stores,
     targets,
@@ -30,6 +31,7 @@ def api_router() -> APIRouter:
         targets,
         alerts,
         launch,
+        launch_changes,
         contracts,
     ):
         router.include_router(module.router)
