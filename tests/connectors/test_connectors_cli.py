@@ -10,7 +10,7 @@ from fake_platforms.shopee import FakeShopee, make_orders
 from helpers import add_store
 from typer.testing import CliRunner
 
-from lianxing.cli.root import app
+from lianxing.cli import app
 from lianxing.workspace import Workspace
 
 SHOP = "777001"

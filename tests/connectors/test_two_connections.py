@@ -15,7 +15,7 @@ from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
 from helpers import add_store, fact_counts, sp_api_orders
 from typer.testing import CliRunner
 
-from lianxing.cli.root import app
+from lianxing.cli import app
 from lianxing.db.models_connectors import StoreConnection
 from lianxing.ingest.sync import ConnectorOptions, sync_status, sync_store
 from lianxing.workspace import Workspace

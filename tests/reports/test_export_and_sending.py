@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from lianxing.alerts.channels.email import SmtpConfig
-from lianxing.cli.root import app
+from lianxing.cli import app
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.launch import DocumentType
 from lianxing.launch.vault import add_document

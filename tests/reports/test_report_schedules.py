@@ -17,7 +17,7 @@ from report_mailbox import Mailbox
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from lianxing.cli.root import app
+from lianxing.cli import app
 from lianxing.db.models_alerts import Job
 from lianxing.db.models_report_schedules import ReportSchedule, ReportScheduleRun
 from lianxing.db.models_reports import ReportSnapshot

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from lianxing.cli.root import app
+from lianxing.cli import app
 from lianxing.db.models_reports import ReportSnapshot
 from lianxing.demo.fill import fill_demo_workspace
 from lianxing.reports.text import format_value
@@ -88,6 +88,13 @@ def test_html_pdf_xlsx_numbers_equal_kpi_json(
     demo: tuple[Workspace, int], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     _, store = demo
+    # Replace the demo's own GMV target with one whose ramp this test computes by hand.
+    listing = run("target", "list", "--store", str(store), "--json", "--as-of", "2026-11-15")
+    assert listing.exit_code == 0, listing.output
+    listed = json.loads(listing.stdout)
+    for row in listed["targets"]:
+        if row["target"]["kpi"] == "gmv" and row["target"]["scope"]["kind"] == "store":
+            assert run("target", "delete", str(row["target"]["id"])).exit_code == 0
     # A target with a cold-start ramp: October is the store's 7th month (launched 2026-04-05).
     result = run(
         "target", "set", "--store", str(store), "--kpi", "gmv", "--value", "200000",

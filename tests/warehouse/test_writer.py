@@ -174,3 +174,16 @@ def test_rows_given_as_dicts_may_have_different_keys(warehouse: Warehouse) -> No
     assert warehouse.execute(
         f"SELECT order_id, ship_country FROM {warehouse.qualified('orders')} ORDER BY order_id"
     ) == [("A", None), ("B", "GB")]
+
+
+def test_awkward_strings_round_trip_and_empty_is_not_null(warehouse: Warehouse) -> None:
+    names = ["", None, 'a,"b"\nc', "中文 · ünï", "\\N"]
+    with warehouse.batch("b1", "file:test") as batch:
+        batch.append(
+            "orders",
+            [_order(f"O{i}", ship_postal_code=name) for i, name in enumerate(names)],
+        )
+    stored = warehouse.execute(
+        f"SELECT ship_postal_code FROM {warehouse.qualified('orders')} ORDER BY order_id"
+    )
+    assert [row[0] for row in stored] == names

@@ -353,17 +353,15 @@ def test_screenshots_of_the_main_pages(
 
 
 def _demo_alerts_and_launch(ws: Workspace) -> None:
-    """What the screenshots show beyond the demo's facts: launch plans, alerts, a document."""
+    """What the screenshots show beyond the demo's facts and launch plans: alerts, a document."""
     from lianxing.alerts.service import add_rule, evaluate
     from lianxing.domain.assets import AssetKind, HolderKind
     from lianxing.domain.launch import DocumentType
     from lianxing.launch.assets import set_asset
-    from lianxing.launch.plans import PlanParams, create_plan
     from lianxing.launch.vault import add_document
 
     with ws.session() as s:
-        for store in (1, 2):
-            create_plan(s, store_id=store, params=PlanParams("家居 / Home", None, None))
+        # The demo gives every store a launch plan already.
         add_document(
             s,
             ws.cipher,

@@ -15,6 +15,7 @@ commits all tables at once or not at all.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from lianxing.domain.facts import FACT_TABLES, META_COLUMNS, FactTable
 
@@ -120,12 +122,19 @@ class BatchWriter:
             finally:
                 wh.raw.unregister(view)
         else:
+            # COPY in CSV, written by Arrow: no Python object per value. Arrow quotes every
+            # string and leaves NULL as an unquoted empty field, which is NULL to COPY.
+            buffer = io.BytesIO()
+            pa_csv.write_csv(
+                arrow.select(names),
+                buffer,
+                write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+            )
             with (
                 wh.raw.cursor() as cur,
-                cur.copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN") as copy,
+                cur.copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy,
             ):
-                for row in zip(*(arrow.column(n).to_pylist() for n in names), strict=True):
-                    copy.write_row(row)
+                copy.write(buffer.getbuffer())
 
     def _drop_staging(self) -> None:
         for stage in self._staged.values():
