@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from lianxing.accounts.service import visible_stores
-from lianxing.domain.periods import PeriodError, parse_period
+from lianxing.domain.periods import Period, PeriodError, parse_period
 from lianxing.metrics import targets as target_service
 from lianxing.metrics.engine import FxRateMissing, KpiRequestError
 from lianxing.web import kpis as kpi_service
@@ -19,17 +19,23 @@ router = APIRouter()
 
 
 def store_target_statuses(
-    request: Request, caller: Caller, store_ids: set[int]
+    request: Request, caller: Caller, store_ids: set[int], shown: Period
 ) -> dict[tuple[int, str], target_service.TargetResult]:
-    """(store, KPI) -> the store target's evaluation, for the cells' colours."""
+    """(store, KPI) -> the store target's evaluation for the period shown, for the cells'
+    colours. A target whose own period is not the one shown (a monthly target while a week
+    is shown) colours nothing: its status would describe other numbers than the cell's."""
     web = state(request)
-    as_of = kpi_service.data_as_of() + dt.timedelta(days=1)
+    # Evaluate as of the day after the period shown (or after the last day with data).
+    as_of = min(shown.end, kpi_service.data_as_of() + dt.timedelta(days=1))
     with web.warehouse_lock:
         results = target_service.evaluate_targets(web.workspace, as_of)
     found: dict[tuple[int, str], target_service.TargetResult] = {}
     for result in results:
         target = result.target
-        if target.scope_kind == "store" and target.scope_ref.isdigit():
+        same_period = result.period is not None and (
+            (result.period.start, result.period.end) == (shown.start, shown.end)
+        )
+        if same_period and target.scope_kind == "store" and target.scope_ref.isdigit():
             key = (int(target.scope_ref), target.kpi_id)
             if key[0] in store_ids:
                 found.setdefault(key, result)
@@ -64,7 +70,7 @@ def overview(
         if stores:
             with state(request).warehouse_lock:
                 data = kpi_service.portfolio(state(request).workspace, stores, parsed)
-            statuses = store_target_statuses(request, caller, {s.id for s in stores})
+            statuses = store_target_statuses(request, caller, {s.id for s in stores}, parsed)
     except (PeriodError, KpiRequestError, FxRateMissing) as exc:
         error = str(exc)
     return render(
