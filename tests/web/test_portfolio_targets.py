@@ -12,7 +12,7 @@ from lianxing.web.app import create_app
 
 
 def _gmv_cell_class(html: str, store_id: int) -> str:
-    row = html[html.index(f'href="/stores/{store_id}'):]
+    row = html[html.index(f'href="/stores/{store_id}') :]
     match = re.search(r'<td class="cell ([^"]*)" data-kpi="gmv"', row)
     assert match is not None
     return match.group(1).strip()
