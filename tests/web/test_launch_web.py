@@ -103,3 +103,18 @@ def test_launch_pages(world: World) -> None:
     refused = client.post(f"/launch/items/{item}/waive", data={"reason": "", "csrf_token": csrf})
     assert 'id="launch-error"' in refused.text
     assert client.get(f"/launch/{world.store_b}").status_code == 404
+
+
+def test_blockers_are_named_by_their_titles(world: World) -> None:
+    add_launch(world)
+    client = TestClient(create_app(workspace=world.ws))
+    login(client, world.emails["owner_a"])
+    board = client.get("/launch").text
+    page = client.get(f"/launch/{world.store_a1}").text
+    # The first stage's open items block the next stage: shown by title, keys only as tooltip.
+    shown = re.search(r'<small title="[^"]*req\.platform_site[^"]*">([^<]*)</small>', board)
+    assert shown is not None and "确认平台与站点" in shown.group(1)
+    assert "req." not in shown.group(1)
+    blockers = re.search(r'<span id="blockers"[^>]*>([^<]*)</span>', page)
+    assert blockers is not None and "确认平台与站点" in blockers.group(1)
+    assert "req." not in blockers.group(1)

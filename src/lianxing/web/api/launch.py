@@ -59,6 +59,12 @@ def board(session: Session, caller: Caller, ws: Workspace) -> list[dict[str, Any
                 "current_stage": status["current_stage"],
                 "complete": status["complete"],
                 "blocked_by": status["next_stage_blocked_by"],
+                "blocked_titles": [
+                    i["title"]
+                    for s in status["stages"]
+                    for i in s["items"]
+                    if i["key"] in status["next_stage_blocked_by"]
+                ],
                 "stages": [
                     {k: s[k] for k in ("id", "name", "complete", "done", "total")}
                     for s in status["stages"]
