@@ -82,10 +82,13 @@ class FactQueries:
         window: Window,
         timezone_mode: str,
         order_facts: ir.Table | None = None,
+        daily_orders: ir.Table | None = None,
     ) -> None:
         self.backend = backend
-        # The order cube (``order_cube``): one row per order with its line sums.
+        # The order cube (``order_cube``): one row per order with its line sums; and the
+        # daily cube over it (``daily_cube``), in step for ``stores`` when given.
         self.order_facts = order_facts
+        self.daily_orders = daily_orders
         self.table = table
         self.stores = list(stores)
         self.window = window
@@ -189,15 +192,34 @@ class FactQueries:
             result.close()
 
     # -- daily cubes -----------------------------------------------------------------
-    def order_days(self) -> ir.Table:
-        """Orders, pending orders and line sums per (store, local day, currency, cancelled):
-        one pass over the order cube."""
+    def order_day_sums(self) -> ir.Table:
+        """Orders, pending orders and line sums (exact) per (store, local day, currency,
+        cancelled): one pass over the order cube."""
         orders = self.orders(*_ORDER_MONEY, "units", "unpriced")
         return orders.group_by("store_id", "day", "currency", "cancelled").aggregate(
             orders=orders.count(),
             pending=orders.unpriced.sum(),
             units=orders.units.sum(),
-            **{c: orders[c].sum().cast("float64") for c in _ORDER_MONEY},
+            **{c: orders[c].sum() for c in _ORDER_MONEY},
+        )
+
+    def order_days(self) -> ir.Table:
+        """:meth:`order_day_sums` with money as floats, read from the stored daily cube
+        (``daily_cube``) where the engine keeps one in step for these stores."""
+        if self.daily_orders is not None and self.timezone_mode != UTC:
+            daily = self.daily_orders.semi_join(self.store_zones, "store_id")
+            sums = daily.filter(self._day_in_window(daily.day))
+        else:
+            sums = self.order_day_sums()
+        return sums.select(
+            "store_id",
+            "day",
+            "currency",
+            "cancelled",
+            "orders",
+            "pending",
+            "units",
+            **{c: sums[c].cast("float64") for c in _ORDER_MONEY},
         )
 
     def refunds_by_refund_date(self) -> ir.Table:

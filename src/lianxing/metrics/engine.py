@@ -51,6 +51,7 @@ from lianxing.domain.kpi import (
 )
 from lianxing.domain.periods import Period, PeriodError
 from lianxing.metrics.compiler import UTC, FactQueries, StoreInfo, TableSource, Window, bounds_table
+from lianxing.metrics.daily_cube import DailyOrderCube
 from lianxing.metrics.loader import Catalog
 from lianxing.metrics.order_cube import OrderCube
 
@@ -184,6 +185,7 @@ class KpiEngine:
         self.stores = {s.store_id: s for s in stores}
         self._cubes: dict[str, _CubeState] = {}  # by timezone mode
         self.order_cube = OrderCube(backend, self.table)
+        self.daily_cube = DailyOrderCube(self.order_cube)
         self._last: _Request | None = None
 
     # -- public ------------------------------------------------------------------------
@@ -312,6 +314,10 @@ class KpiEngine:
 
     def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
         self.order_cube.sync()
+        daily: ir.Table | None = None
+        if self.daily_cube.stored and mode != UTC:
+            self.daily_cube.ensure(state.stores)
+            daily = self.daily_cube.table()
         return FactQueries(
             self.backend,
             self.table,
@@ -319,6 +325,7 @@ class KpiEngine:
             window or state.window,
             mode,
             order_facts=self.order_cube.table(),
+            daily_orders=daily,
         )
 
     def _query_cubes(self, queries: FactQueries, sources: set[str]) -> dict[str, Frame]:

@@ -19,6 +19,8 @@ rebuilt from scratch. Changes made outside the batch writer that keep every coun
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +33,16 @@ from lianxing.metrics.compiler import CANCELLED, TableSource
 
 CUBE_TABLE = "kpi_order_facts"
 STATE_TABLE = "kpi_order_facts_batches"
-LAYOUT = "2"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
+# The daily cube (``daily_cube``) built on this one: its rows, the zone each store's rows
+# were cut in, and the stores and purchase instants of orders changed since (written here).
+DAILY_TABLE = "kpi_order_days"
+DAILY_ZONES_TABLE = "kpi_order_days_zones"
+DAILY_DIRTY_TABLE = "kpi_order_days_dirty"
+DIRTY_COLUMNS = "store_id BIGINT, first_ts TIMESTAMP, last_ts TIMESTAMP"
+# DuckDB's share of memory while the cube is built from scratch (it spills beyond it):
+# the join of every line with its order would otherwise take most of the machine.
+DUCKDB_BUILD_MEMORY = "768MB"
+LAYOUT = "3"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
 _LAYOUT_FACT = "__layout__"
 _ORPHANS_FACT = "__orphans__"  # "1": some lines have no order row (yet)
 _META_FACTS = (_LAYOUT_FACT, _ORPHANS_FACT)
@@ -62,6 +73,9 @@ class OrderCube:
         self.database: str | None = namespace.database if namespace is not None else None
         self._synced = False
         self._orphans = False
+        self.cube_table = CUBE_TABLE
+        # Bumped whenever this object changes the cube, so the daily cube knows to look.
+        self.generation = 0
 
     # -- reading ---------------------------------------------------------------------
     def table(self) -> ir.Table:
@@ -98,6 +112,8 @@ class OrderCube:
             else:
                 result = self.rebuild(current)
         self._synced = True
+        if result.action != "unchanged":
+            self.generation += 1
         return result
 
     def rebuild(self, fingerprint: dict[tuple[str, str], int] | None = None) -> SyncResult:
@@ -110,12 +126,29 @@ class OrderCube:
         cube = self._orders_with_sums(orders, self._line_sums(lines)).order_by("purchase_ts")
         orphans = lines.select(*_KEY).anti_join(orders, list(_KEY)).limit(1).count()
         self._orphans = bool(self.backend.execute(orphans))
-        with self._transaction():
-            self._execute(f"DROP TABLE IF EXISTS {self._name(CUBE_TABLE)}")
-            self._execute(f"CREATE TABLE {self._name(CUBE_TABLE)} AS {self._sql(cube)}")
+        with self._bounded_memory(), self.transaction():
+            self.execute(f"DROP TABLE IF EXISTS {self.name(CUBE_TABLE)}")
+            self.execute(f"CREATE TABLE {self.name(CUBE_TABLE)} AS {self.sql(cube)}")
+            for derived in (DAILY_TABLE, DAILY_ZONES_TABLE, DAILY_DIRTY_TABLE):
+                self.execute(f"DROP TABLE IF EXISTS {self.name(derived)}")
             self._write_fingerprint(fingerprint)
         self._synced = True
+        self.generation += 1
         return SyncResult("rebuilt", self._count())
+
+    @contextmanager
+    def _bounded_memory(self) -> Iterator[None]:
+        """On DuckDB, build within ``DUCKDB_BUILD_MEMORY`` (spilling to disk beyond it); the
+        connection is back on DuckDB's defaults afterwards (nothing in Lianxing sets the
+        limit otherwise, and DuckDB shows only a rounded value that cannot be restored)."""
+        if self.backend.name != "duckdb":
+            yield
+            return
+        self.execute(f"SET memory_limit = '{DUCKDB_BUILD_MEMORY}'")
+        try:
+            yield
+        finally:
+            self.execute("RESET memory_limit")
 
     def _update(
         self, batches: set[tuple[str, str]], fingerprint: dict[tuple[str, str], int]
@@ -129,8 +162,8 @@ class OrderCube:
         touched = keys[0].union(keys[1], distinct=True) if len(keys) == 2 else keys[0].distinct()
         # Materialised once: read three times (delete, order rows, their lines).
         name = "lx_kpi_touched_orders"
-        self._execute(f"DROP TABLE IF EXISTS {name}")
-        self._execute(f"CREATE TEMP TABLE {name} AS {self._sql(touched)}")
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(f"CREATE TEMP TABLE {name} AS {self.sql(touched)}")
         try:
             touched_table = self.backend.table(name)
             changed = self._orders_with_sums(
@@ -145,18 +178,22 @@ class OrderCube:
                 .count()
             )
             self._orphans = self._orphans or bool(self.backend.execute(orphans))
-            target = self._name(CUBE_TABLE)
-            with self._transaction():
-                self._execute(
-                    f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {name} k WHERE "
-                    + " AND ".join(f"k.{c} = {target}.{c}" for c in _KEY)
-                    + ")"
-                )
-                self._execute(f"INSERT INTO {target} {self._sql(changed)}")
+            target = self.name(CUBE_TABLE)
+            touched_rows = (
+                f"FROM {target} WHERE EXISTS (SELECT 1 FROM {name} k WHERE "
+                + " AND ".join(f"k.{c} = {target}.{c}" for c in _KEY)
+                + ")"
+            )
+            with self.transaction():
+                # The days of a changed order before and after: both may change.
+                self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
+                self.execute(f"DELETE {touched_rows}")
+                self.execute(f"INSERT INTO {target} {self.sql(changed)}")
+                self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
                 self._write_fingerprint(fingerprint)
-            count = self._scalar(f"SELECT count(*) FROM {name}")
+            count = self.scalar(f"SELECT count(*) FROM {name}")
         finally:
-            self._execute(f"DROP TABLE IF EXISTS {name}")
+            self.execute(f"DROP TABLE IF EXISTS {name}")
         return SyncResult("incremental", count)
 
     def _append(
@@ -176,10 +213,30 @@ class OrderCube:
         if self.backend.execute(strays):  # lines added to earlier orders
             return None
         rows = self._orders_with_sums(new_orders, self._line_sums(new_lines))
-        with self._transaction():
-            self._execute(f"INSERT INTO {self._name(CUBE_TABLE)} {self._sql(rows)}")
+        with self.transaction():
+            self.execute(f"INSERT INTO {self.name(CUBE_TABLE)} {self.sql(rows)}")
+            self._log_days(self.sql(new_orders.select("store_id", "purchase_ts")))
             self._write_fingerprint(fingerprint)
         return SyncResult("appended", int(self.backend.execute(new_orders.count())))
+
+    def _log_days(self, orders_sql: str) -> None:
+        """Note the stores and purchase instants of changed orders (``store_id``,
+        ``purchase_ts`` in ``orders_sql``) for the daily cube."""
+        dirty = self.name(DAILY_DIRTY_TABLE)
+        self.execute(f"CREATE TABLE IF NOT EXISTS {dirty} ({DIRTY_COLUMNS})")
+        self.execute(
+            f"INSERT INTO {dirty} SELECT store_id, min(purchase_ts), max(purchase_ts) "
+            f"FROM ({orders_sql}) AS changed WHERE purchase_ts IS NOT NULL GROUP BY store_id"
+        )
+
+    def tables_exist(self, *tables: str) -> bool:
+        schema = quote(self.database) if self.database else "current_schema()"
+        names = ", ".join(quote(t) for t in tables)
+        found = self.rows(
+            "SELECT count(*) FROM information_schema.tables "
+            f"WHERE table_schema = {schema} AND table_name IN ({names})"
+        )
+        return int(found[0][0]) == len(tables)
 
     # -- the cube's shape ------------------------------------------------------------
     @staticmethod
@@ -224,65 +281,68 @@ class OrderCube:
         }
 
     def _stored_fingerprint(self) -> dict[tuple[str, str], int] | None:
-        schema = _quote(self.database) if self.database else "current_schema()"
+        schema = quote(self.database) if self.database else "current_schema()"
         existing = {
             str(name)
-            for (name,) in self._rows(
+            for (name,) in self.rows(
                 "SELECT table_name FROM information_schema.tables "
                 f"WHERE table_schema = {schema} AND table_name IN "
-                f"({_quote(CUBE_TABLE)}, {_quote(STATE_TABLE)})"
+                f"({quote(CUBE_TABLE)}, {quote(STATE_TABLE)})"
             )
         }
         if STATE_TABLE not in existing or CUBE_TABLE not in existing:
             return None
-        rows = self._rows(f"SELECT fact, batch_id, row_count FROM {self._name(STATE_TABLE)}")
+        rows = self.rows(f"SELECT fact, batch_id, row_count FROM {self.name(STATE_TABLE)}")
         return {(str(f), str(b)): int(n) for f, b, n in rows}
 
     def _write_fingerprint(self, fingerprint: dict[tuple[str, str], int]) -> None:
-        state = self._name(STATE_TABLE)
-        self._execute(
+        state = self.name(STATE_TABLE)
+        self.execute(
             f"CREATE TABLE IF NOT EXISTS {state} "
             "(fact VARCHAR(64), batch_id VARCHAR(256), row_count BIGINT)"
         )
-        self._execute(f"DELETE FROM {state}")
+        self.execute(f"DELETE FROM {state}")
         rows = [
             (_LAYOUT_FACT, LAYOUT, 0),
             *([(_ORPHANS_FACT, "1", 0)] if self._orphans else []),
             *((f, b, n) for (f, b), n in fingerprint.items()),
         ]
-        values = ", ".join(f"({_quote(f)}, {_quote(b)}, {int(n)})" for f, b, n in rows)
-        self._execute(f"INSERT INTO {state} VALUES {values}")
+        values = ", ".join(f"({quote(f)}, {quote(b)}, {int(n)})" for f, b, n in rows)
+        self.execute(f"INSERT INTO {state} VALUES {values}")
 
     # -- SQL plumbing ----------------------------------------------------------------
-    def _name(self, table: str) -> str:
+    def name(self, table: str) -> str:
         return f'"{self.database}"."{table}"' if self.database else f'"{table}"'
 
-    def _sql(self, expr: ir.Table) -> str:
+    def sql(self, expr: ir.Table) -> str:
+        # Registers the expression's in-memory tables (a store→zone table) first, as Ibis
+        # does before executing one: the SQL is run here, inside our own transaction.
+        self.backend._run_pre_execute_hooks(expr)
         return str(self.backend.compile(expr))
 
-    def _raw(self, sql: str) -> Any:
+    def raw(self, sql: str) -> Any:
         return self.backend.raw_sql(sql)
 
-    def _execute(self, sql: str) -> None:
-        result = self._raw(sql)
+    def execute(self, sql: str) -> None:
+        result = self.raw(sql)
         if self.backend.name == "postgres":  # a cursor there (on DuckDB: the connection)
             result.close()
 
-    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
-        result = self._raw(sql)
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        result = self.raw(sql)
         try:
             return list(result.fetchall())
         finally:
             if self.backend.name == "postgres":
                 result.close()
 
-    def _scalar(self, sql: str) -> int:
-        return int(self._rows(sql)[0][0])
+    def scalar(self, sql: str) -> int:
+        return int(self.rows(sql)[0][0])
 
     def _count(self) -> int:
-        return self._scalar(f"SELECT count(*) FROM {self._name(CUBE_TABLE)}")
+        return self.scalar(f"SELECT count(*) FROM {self.name(CUBE_TABLE)}")
 
-    def _transaction(self) -> _Transaction:
+    def transaction(self) -> _Transaction:
         return _Transaction(self)
 
 
@@ -293,11 +353,11 @@ class _Transaction:
         self.cube = cube
 
     def __enter__(self) -> None:
-        self.cube._execute("BEGIN")
+        self.cube.execute("BEGIN")
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self.cube._execute("ROLLBACK" if kind is not None else "COMMIT")
+        self.cube.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
