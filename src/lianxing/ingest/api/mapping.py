@@ -12,13 +12,16 @@ into ``MappingError`` here, naming the connector's call instead of a file.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lianxing.domain.facts import ListingStatus
 from lianxing.ingest.files.base import FactChunk, ImportContext, ReportFormat
+from lianxing.ingest.files.marketplace import Node
 from lianxing.ingest.files.problems import ProblemLog
 from lianxing.ingest.files.reading import Source
 from lianxing.ingest.files.registry import get_format
@@ -54,3 +57,37 @@ def map_payloads(
     """Facts from API response bodies (a JSON array of envelopes, as a saved file holds)."""
     data = json.dumps(list(payloads), ensure_ascii=False).encode()
     return map_document(fmt, data, name if name.endswith(".json") else f"{name}.json", template)
+
+
+# -- listings snapshots ---------------------------------------------------------------------
+# A listings stream is a snapshot, not an increment: the KPIs count the listings of the
+# latest snapshot in a period (``live_skus``), so each run reads every listing and dates
+# them all with one day, as the listings report importers date a file by ``period_to``.
+
+
+def snapshot_context(template: ImportContext, day: dt.date) -> ImportContext:
+    """``template`` dating listing snapshots ``day`` (read by the formats as ``period_to``)."""
+    return dataclasses.replace(template, period_to=day)
+
+
+def listing_status(
+    node: Node,
+    statuses: Mapping[str, ListingStatus | None],
+    *names: str,
+    stock: int | None = None,
+) -> ListingStatus | None:
+    """The canonical status of the listing in ``node``; None when the platform's status says
+    it is no listing (a draft, a deleted item: ``statuses`` maps it to None) or is unknown
+    (logged as a problem). An active listing with no sellable stock is inactive, as
+    Amazon's listings report shows an out-of-stock offer, so ``live_skus`` means the same
+    on every platform."""
+    key, value = node.find(names)
+    code = str(value or "").strip().upper()
+    lookup = {k.upper(): v for k, v in statuses.items()}
+    if code not in lookup:
+        node.problem(key, value, "one of: " + ", ".join(statuses))
+        return None
+    status = lookup[code]
+    if status is ListingStatus.ACTIVE and stock is not None and stock <= 0:
+        return ListingStatus.INACTIVE
+    return status
