@@ -4,6 +4,7 @@ Authorisation (``start_authorisation`` → the seller opens the URL → ``comple
 with the code from the callback; or ``connect_with_refresh_token`` when the seller already
 holds one) stores the app secret and tokens encrypted with the workspace key. A refreshed
 token is saved the moment it is issued (platforms invalidate the old refresh token).
+``disconnect`` forgets a connection (secret, tokens, sync state); the facts stay.
 
 A store has one connection per connector (an Amazon store: SP-API and Ads side by side),
 each with its own tokens and status. ``sync_store(workspace, store_id, since=None)`` syncs
@@ -503,6 +504,35 @@ def connection_view(conn: StoreConnection) -> dict[str, Any]:
         if conn.refresh_expires_at
         else None,
     }
+
+
+def disconnect(
+    workspace: Workspace, store_id: int, connector_id: str, *, actor: str = "cli"
+) -> dict[str, Any]:
+    """Forget one connection: its app secret, its tokens and its streams' sync state (the
+    facts already read stay). The grant itself is withdrawn in the platform's seller centre;
+    a later connection, perhaps of another account, starts its streams afresh."""
+    with workspace.session() as session:
+        _store(session, store_id)
+        conn = _connection(session, store_id, connector_id)
+        view = connection_view(conn)
+        states = session.scalars(
+            select(SyncState).where(
+                SyncState.store_id == store_id, SyncState.connector == conn.connector
+            )
+        )
+        for state in states:
+            session.delete(state)
+        record(
+            session,
+            actor=actor,
+            action="connection.disconnect",
+            entity="store_connection",
+            entity_id=conn.id,
+            data={"store_id": store_id, "connector": conn.connector, "status": conn.status},
+        )
+        session.delete(conn)
+    return view
 
 
 def _mark(
