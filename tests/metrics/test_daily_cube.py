@@ -50,25 +50,38 @@ def _name(wh: Warehouse, table: str) -> str:
     return f"{wh.schema}.{table}" if wh.schema else table
 
 
-def _stored(wh: Warehouse, stores: list[StoreInfo]) -> set[tuple[Any, ...]]:
-    daily = DailyOrderCube(OrderCube(wh.ibis, wh.table)).table()
-    daily = daily.filter(daily.store_id.isin([s.store_id for s in stores]))
-    return _rows(wh, daily)
+def _stored(wh: Warehouse, stores: list[StoreInfo]) -> tuple[set[tuple[Any, ...]], ...]:
+    daily = DailyOrderCube(OrderCube(wh.ibis, wh.table))
+    ids = [s.store_id for s in stores]
+    orders, refunds = daily.table(), daily.refund_table()
+    return (
+        _rows(wh, orders.filter(orders.store_id.isin(ids)), ORDER_COLUMNS),
+        _rows(wh, refunds.filter(refunds.store_id.isin(ids)), REFUND_COLUMNS),
+    )
 
 
-def _recomputed(wh: Warehouse, stores: list[StoreInfo]) -> set[tuple[Any, ...]]:
+def _recomputed(wh: Warehouse, stores: list[StoreInfo]) -> tuple[set[tuple[Any, ...]], ...]:
     cube = OrderCube(wh.ibis, wh.table)
     window = Window(dt.date(2026, 1, 1), dt.date(2027, 1, 1))
     queries = FactQueries(wh.ibis, wh.table, stores, window, "marketplace", cube.table())
-    return _rows(wh, queries.order_day_sums())
+    return (
+        _rows(wh, queries.order_day_sums(), ORDER_COLUMNS),
+        _rows(wh, queries.refund_return_order_day_sums(), REFUND_COLUMNS),
+    )
 
 
-def _rows(wh: Warehouse, table: Any) -> set[tuple[Any, ...]]:
-    columns = ["store_id", "day", "currency", "cancelled", "orders", "pending", "units"]
-    money = ["item_price", "item_tax", "shipping_price", "shipping_tax"]
-    frame = wh.ibis.to_pyarrow(table.select(*columns, *money)).to_pylist()
+ORDER_COLUMNS = (
+    ["store_id", "day", "currency", "cancelled", "orders", "pending", "units"],
+    ["item_price", "item_tax", "shipping_price", "shipping_tax"],
+)
+REFUND_COLUMNS = (["kind", "store_id", "day", "currency"], ["value"])
+
+
+def _rows(wh: Warehouse, table: Any, columns: tuple[list[str], list[str]]) -> set[tuple[Any, ...]]:
+    keys, numbers = columns
+    frame = wh.ibis.to_pyarrow(table.select(*keys, *numbers)).to_pylist()
     return {
-        (*(r[c] for c in columns), *(None if r[c] is None else float(r[c]) for c in money))
+        (*(r[c] for c in keys), *(None if r[c] is None else float(r[c]) for c in numbers))
         for r in frame
     }
 
@@ -135,3 +148,41 @@ def test_rebuilding_the_order_cube_drops_the_daily_cube(warehouse: Warehouse) ->
     assert not any(cube.tables_exist(name) for name in (DAILY_TABLE, DIRTY, ZONES))
     assert _month(make_engine(warehouse), OCT) == pytest.approx((100, 3, 7))
     assert _stored(warehouse, STORE_1) == _recomputed(warehouse, STORE_1)
+
+
+def _refund_rate(engine: KpiEngine, attribution: str) -> float | None:
+    matrix = engine.compute(
+        periods=[parse_period(OCT)],
+        scopes=[Scope.store(1)],
+        kpis=["refund_rate"],
+        options={"refund_attribution": attribution},
+    )
+    return matrix.value("refund_rate", OCT, "store:1")
+
+
+def _refund(refund_id: str, order_id: str, amount: float) -> dict[str, list[dict[str, Any]]]:
+    row = {
+        "store_id": 1,
+        "refund_id": refund_id,
+        "order_id": order_id,
+        "sku": "S2",
+        "refund_ts": T(2026, 11, 20, 12),
+        "amount": amount,
+        "currency": "USD",
+    }
+    return {"refunds": [row]}
+
+
+def test_later_refunds_reach_back_to_their_order_day(warehouse: Warehouse) -> None:
+    load_facts(warehouse, FACTS)
+    # October orders of store 1 (gmv 100): A1 refunded 30 (R1, in November).
+    assert _refund_rate(make_engine(warehouse), "order_date") == pytest.approx(30 / 100)
+    load_facts(warehouse, _refund("R3", "A5", 20.0), batch="refund-late")
+    assert _refund_rate(make_engine(warehouse), "order_date") == pytest.approx(50 / 100)
+    # R3 corrected: it belonged to A2 (a September order in Los Angeles), 15 USD. The
+    # replaced row's order is gone from the facts, so the whole store is recomputed.
+    load_facts(warehouse, _refund("R3", "A2", 15.0), batch="refund-fixed")
+    assert _refund_rate(make_engine(warehouse), "order_date") == pytest.approx(30 / 100)
+    assert _stored(warehouse, STORE_1) == _recomputed(warehouse, STORE_1)
+    # By refund date nothing of this is in October: R2 (60) is the only October refund.
+    assert _refund_rate(make_engine(warehouse), "refund_date") == pytest.approx(60 / 100)

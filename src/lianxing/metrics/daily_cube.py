@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 from lianxing.metrics.compiler import FactQueries, StoreInfo, Window
 from lianxing.metrics.order_cube import (
     DAILY_DIRTY_TABLE,
+    DAILY_REFUNDS_TABLE,
     DAILY_TABLE,
     DAILY_ZONES_TABLE,
     DIRTY_COLUMNS,
@@ -49,6 +50,17 @@ _COLUMNS = (
     "shipping_tax DECIMAL(18, 4)",
 )
 _NAMES = ", ".join(c.split()[0] for c in _COLUMNS)
+_REFUND_COLUMNS = (
+    "kind VARCHAR(8)",  # refund (value: an amount in currency) or return (value: units)
+    "store_id BIGINT",
+    "day DATE",
+    "currency VARCHAR(8)",
+    "value DECIMAL(18, 4)",
+)
+_REFUND_NAMES = ", ".join(c.split()[0] for c in _REFUND_COLUMNS)
+
+
+_TABLES = (DAILY_TABLE, DAILY_REFUNDS_TABLE, DAILY_ZONES_TABLE, DAILY_DIRTY_TABLE)
 
 
 class DailyOrderCube:
@@ -66,6 +78,9 @@ class DailyOrderCube:
     def table(self) -> ir.Table:
         return self.cube.backend.table(DAILY_TABLE, database=self.cube.database)
 
+    def refund_table(self) -> ir.Table:
+        return self.cube.backend.table(DAILY_REFUNDS_TABLE, database=self.cube.database)
+
     def ensure(self, stores: Sequence[StoreInfo]) -> None:
         """Bring the rows of ``stores`` in step with the order cube (which must be synced)."""
         if self.cube.generation != self._generation:
@@ -76,10 +91,11 @@ class DailyOrderCube:
             return
         cube = self.cube
         name = cube.name
-        if not cube.tables_exist(DAILY_TABLE, DAILY_ZONES_TABLE, DAILY_DIRTY_TABLE):
+        if not cube.tables_exist(*_TABLES):
             with cube.transaction():
                 for table, columns in (
                     (DAILY_TABLE, ", ".join(_COLUMNS)),
+                    (DAILY_REFUNDS_TABLE, ", ".join(_REFUND_COLUMNS)),
                     (DAILY_ZONES_TABLE, "store_id BIGINT, timezone VARCHAR(64)"),
                     (DAILY_DIRTY_TABLE, DIRTY_COLUMNS),
                 ):
@@ -124,7 +140,8 @@ class DailyOrderCube:
                 f"WHERE store_id IN ({ids})"
             )
             first_ts, last_ts = found[0]
-            cube.execute(f"DELETE FROM {cube.name(DAILY_TABLE)} WHERE store_id IN ({ids})")
+            for table in (DAILY_TABLE, DAILY_REFUNDS_TABLE):
+                cube.execute(f"DELETE FROM {cube.name(table)} WHERE store_id IN ({ids})")
             if first_ts is None:  # no order yet
                 return
         else:
@@ -132,19 +149,23 @@ class DailyOrderCube:
         # Local days lie within a day of the UTC date whatever the zone.
         day = dt.timedelta(days=1)
         window = Window(first_ts.date() - day, last_ts.date() + 2 * day)
-        if span is not None:
-            cube.execute(
-                f"DELETE FROM {cube.name(DAILY_TABLE)} WHERE store_id IN ({ids}) "
-                f"AND day >= DATE '{window.first.isoformat()}' "
-                f"AND day < DATE '{window.end.isoformat()}'"
-            )
         queries = FactQueries(
             cube.backend, cube.fact_table, stores, window, "marketplace", order_facts=cube.table()
         )
-        cube.execute(
-            f"INSERT INTO {cube.name(DAILY_TABLE)} ({_NAMES}) "
-            f"SELECT {_NAMES} FROM ({cube.sql(queries.order_day_sums())}) AS sums"
-        )
+        for table, names, sums in (
+            (DAILY_TABLE, _NAMES, queries.order_day_sums()),
+            (DAILY_REFUNDS_TABLE, _REFUND_NAMES, queries.refund_return_order_day_sums()),
+        ):
+            if span is not None:
+                cube.execute(
+                    f"DELETE FROM {cube.name(table)} WHERE store_id IN ({ids}) "
+                    f"AND day >= DATE '{window.first.isoformat()}' "
+                    f"AND day < DATE '{window.end.isoformat()}'"
+                )
+            cube.execute(
+                f"INSERT INTO {cube.name(table)} ({names}) "
+                f"SELECT {names} FROM ({cube.sql(sums)}) AS sums"
+            )
 
 
 def _id_list(ids: Iterable[int]) -> str:

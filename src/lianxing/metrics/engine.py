@@ -315,9 +315,10 @@ class KpiEngine:
     def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
         self.order_cube.sync()
         daily: ir.Table | None = None
+        daily_refunds: ir.Table | None = None
         if self.daily_cube.stored and mode != UTC:
             self.daily_cube.ensure(state.stores)
-            daily = self.daily_cube.table()
+            daily, daily_refunds = self.daily_cube.table(), self.daily_cube.refund_table()
         return FactQueries(
             self.backend,
             self.table,
@@ -326,6 +327,7 @@ class KpiEngine:
             mode,
             order_facts=self.order_cube.table(),
             daily_orders=daily,
+            daily_refunds=daily_refunds,
         )
 
     def _query_cubes(self, queries: FactQueries, sources: set[str]) -> dict[str, Frame]:
@@ -384,7 +386,7 @@ class KpiEngine:
         queries = self._queries(state, mode)
         frame = _fetch(self.backend, queries.coverage(columns, since))
         facts = frame["fact"]
-        dated = np.isin(facts, ["ad_daily", "traffic_daily", "cogs"])  # days already
+        dated = frame["local_day"] > 0  # days already
         for end in ("first", "last"):
             instants = frame[end]
             frame[end] = np.where(

@@ -36,17 +36,22 @@ STATE_TABLE = "kpi_order_facts_batches"
 # The daily cube (``daily_cube``) built on this one: its rows, the zone each store's rows
 # were cut in, and the stores and purchase instants of orders changed since (written here).
 DAILY_TABLE = "kpi_order_days"
+DAILY_REFUNDS_TABLE = "kpi_order_refund_days"  # refunds and returns by their order's day
 DAILY_ZONES_TABLE = "kpi_order_days_zones"
 DAILY_DIRTY_TABLE = "kpi_order_days_dirty"
 DIRTY_COLUMNS = "store_id BIGINT, first_ts TIMESTAMP, last_ts TIMESTAMP"
 # DuckDB's share of memory while the cube is built from scratch (it spills beyond it):
 # the join of every line with its order would otherwise take most of the machine.
 DUCKDB_BUILD_MEMORY = "768MB"
-LAYOUT = "3"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
+LAYOUT = "4"  # bump when the cube's columns change: a stored cube of another layout is rebuilt
 _LAYOUT_FACT = "__layout__"
 _ORPHANS_FACT = "__orphans__"  # "1": some lines have no order row (yet)
 _META_FACTS = (_LAYOUT_FACT, _ORPHANS_FACT)
 _KEY = ("store_id", "order_id")
+_ORDER_FACTS = ("orders", "order_lines")
+# Followed too, though they change no row of the cube: the days of their orders change.
+_REFUND_FACTS = ("refunds", "returns")
+_DERIVED = (DAILY_TABLE, DAILY_REFUNDS_TABLE, DAILY_ZONES_TABLE, DAILY_DIRTY_TABLE)
 _MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 
 
@@ -65,7 +70,7 @@ class OrderCube:
     def __init__(self, backend: BaseBackend, table: TableSource) -> None:
         self.backend = backend
         self.fact_table = table
-        sources = [table(name).op() for name in ("orders", "order_lines")]
+        sources = [table(name).op() for name in (*_ORDER_FACTS, *_REFUND_FACTS)]
         # Only plain fact tables have a stored cube. A filtered source (a contract leaving
         # out manual facts or flagged batches) gets the same rows as an expression instead.
         self.stored = all(isinstance(op, ops.DatabaseTable) for op in sources)
@@ -107,14 +112,58 @@ class OrderCube:
             # Only new batches whose rows at most replaced rows of earlier ones: the orders
             # they touch are the only ones that changed. Anything else is rebuilt.
             if new and not known_grew and lost <= sum(current[k] for k in new):
-                appended = self._append(new, current) if lost == 0 else None
-                result = appended or self._update(new, current)
+                result = self._follow(new, current, known)
             else:
                 result = self.rebuild(current)
         self._synced = True
         if result.action != "unchanged":
             self.generation += 1
         return result
+
+    def _follow(
+        self,
+        new: set[tuple[str, str]],
+        current: dict[tuple[str, str], int],
+        known: dict[tuple[str, str], int],
+    ) -> SyncResult:
+        """New batches only: orders first (appended, or recomputed where touched), then the
+        order days of new refunds and returns are noted for the daily cube."""
+        lost = {
+            fact: sum(n - current.get(k, 0) for k, n in known.items() if k[0] == fact)
+            for fact in (*_ORDER_FACTS, *_REFUND_FACTS)
+        }
+        result = SyncResult("unchanged")
+        with self.transaction():
+            if any(fact in _ORDER_FACTS for fact, _ in new):
+                orders_lost = lost["orders"] + lost["order_lines"]
+                appended = self._append(new) if orders_lost == 0 else None
+                result = appended or self._update(new)
+            refund_batches = {(f, b) for f, b in new if f in _REFUND_FACTS}
+            if refund_batches:
+                replaced = lost["refunds"] + lost["returns"] > 0
+                self._log_refund_days(refund_batches, whole_stores=replaced)
+                if result.action == "unchanged":
+                    result = SyncResult("followed")
+            self._write_fingerprint(current)
+        return result
+
+    def _log_refund_days(self, batches: set[tuple[str, str]], *, whole_stores: bool) -> None:
+        """Note the purchase days of the orders that refunds and returns of ``batches``
+        belong to. Where they replaced earlier rows (``whole_stores``), the order a replaced
+        row belonged to is not known any more: every order day of their stores is noted."""
+        parts = []
+        for fact in _REFUND_FACTS:
+            ids = sorted(batch for name, batch in batches if name == fact)
+            if ids:
+                t = self.fact_table(fact)
+                parts.append(t.filter(t.batch_id.isin(ids)).select(*_KEY))
+        keys = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+        cube = self.backend.table(CUBE_TABLE, database=self.database)
+        if whole_stores:
+            orders = cube.semi_join(keys.select("store_id").distinct(), "store_id")
+        else:
+            orders = cube.semi_join(keys, list(_KEY))
+        self._log_days(self.sql(orders.select("store_id", "purchase_ts")))
 
     def rebuild(self, fingerprint: dict[tuple[str, str], int] | None = None) -> SyncResult:
         """Compute the whole cube again from the facts (nothing to do for a filtered source)."""
@@ -129,7 +178,7 @@ class OrderCube:
         with self._bounded_memory(), self.transaction():
             self.execute(f"DROP TABLE IF EXISTS {self.name(CUBE_TABLE)}")
             self.execute(f"CREATE TABLE {self.name(CUBE_TABLE)} AS {self.sql(cube)}")
-            for derived in (DAILY_TABLE, DAILY_ZONES_TABLE, DAILY_DIRTY_TABLE):
+            for derived in _DERIVED:
                 self.execute(f"DROP TABLE IF EXISTS {self.name(derived)}")
             self._write_fingerprint(fingerprint)
         self._synced = True
@@ -150,9 +199,7 @@ class OrderCube:
         finally:
             self.execute("RESET memory_limit")
 
-    def _update(
-        self, batches: set[tuple[str, str]], fingerprint: dict[tuple[str, str], int]
-    ) -> SyncResult:
+    def _update(self, batches: set[tuple[str, str]]) -> SyncResult:
         orders, lines = self.fact_table("orders"), self.fact_table("order_lines")
         keys: list[ir.Table] = []
         for fact, table in (("orders", orders), ("order_lines", lines)):
@@ -184,21 +231,17 @@ class OrderCube:
                 + " AND ".join(f"k.{c} = {target}.{c}" for c in _KEY)
                 + ")"
             )
-            with self.transaction():
-                # The days of a changed order before and after: both may change.
-                self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
-                self.execute(f"DELETE {touched_rows}")
-                self.execute(f"INSERT INTO {target} {self.sql(changed)}")
-                self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
-                self._write_fingerprint(fingerprint)
+            # The days of a changed order before and after: both may change.
+            self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
+            self.execute(f"DELETE {touched_rows}")
+            self.execute(f"INSERT INTO {target} {self.sql(changed)}")
+            self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
             count = self.scalar(f"SELECT count(*) FROM {name}")
         finally:
             self.execute(f"DROP TABLE IF EXISTS {name}")
         return SyncResult("incremental", count)
 
-    def _append(
-        self, batches: set[tuple[str, str]], fingerprint: dict[tuple[str, str], int]
-    ) -> SyncResult | None:
+    def _append(self, batches: set[tuple[str, str]]) -> SyncResult | None:
         """New batches that only added rows, each new line with its new order: the new
         orders are appended with their lines' sums, nothing is read back. ``None`` where
         that does not hold (then :meth:`_update`)."""
@@ -213,10 +256,8 @@ class OrderCube:
         if self.backend.execute(strays):  # lines added to earlier orders
             return None
         rows = self._orders_with_sums(new_orders, self._line_sums(new_lines))
-        with self.transaction():
-            self.execute(f"INSERT INTO {self.name(CUBE_TABLE)} {self.sql(rows)}")
-            self._log_days(self.sql(new_orders.select("store_id", "purchase_ts")))
-            self._write_fingerprint(fingerprint)
+        self.execute(f"INSERT INTO {self.name(CUBE_TABLE)} {self.sql(rows)}")
+        self._log_days(self.sql(new_orders.select("store_id", "purchase_ts")))
         return SyncResult("appended", int(self.backend.execute(new_orders.count())))
 
     def _log_days(self, orders_sql: str) -> None:
@@ -264,12 +305,12 @@ class OrderCube:
     # -- fingerprint -----------------------------------------------------------------
     def _fingerprint(self) -> dict[tuple[str, str], int]:
         parts = []
-        for fact in ("orders", "order_lines"):
+        for fact in (*_ORDER_FACTS, *_REFUND_FACTS):
             t = self.fact_table(fact)
             parts.append(
                 t.group_by("batch_id").aggregate(rows=t.count()).mutate(fact=ibis.literal(fact))
             )
-        result = self.backend.to_pyarrow(parts[0].union(parts[1]))
+        result = self.backend.to_pyarrow(ibis.union(*parts))
         return {
             (str(f), str(b)): int(n)
             for f, b, n in zip(
