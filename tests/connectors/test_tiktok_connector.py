@@ -401,8 +401,10 @@ def test_products_become_a_listings_snapshot(workspace: Workspace) -> None:
     assert result.status == "succeeded" and again.status == "succeeded", result.as_json()
     assert fake.count("SearchProducts") == 2 + 2  # 6 products, 4 a page, each run
     assert fake.bad_signatures == 0
-    day = result.streams[0].window_end.date()
-    assert again.streams[0].window_end.date() == day  # (a run across midnight would differ)
+    end, end_again = result.streams[0].window_end, again.streams[0].window_end
+    assert end is not None and end_again is not None
+    day = end.date()
+    assert end_again.date() == day  # (a run across midnight would differ)
     created = UTC(2026, 9, 1)
     columns = ("sku", "snapshot_date", "platform_item_id", "title", "status", "created_ts", "price")
     # TT-B is out of stock: inactive like Amazon's out-of-stock offers; the draft (TT-E)

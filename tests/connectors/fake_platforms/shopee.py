@@ -1,10 +1,13 @@
-"""Fake Shopee Open Platform v2: auth, orders (list + detail), escrow, returns.
+"""Fake Shopee Open Platform v2: auth, orders (list + detail), escrow, returns, products
+(item list, item base info, model list).
 
 Every call is checked as Shopee does: ``timestamp`` within 5 minutes and ``sign`` =
 hex HMAC-SHA256(partner_key, partner_id + path + timestamp [+ access_token + shop_id]).
 Time ranges over 15 days are refused (``error_param``); ``get_order_list`` pages with a
-cursor, the others with ``page_no``/``more``. An expired token is answered
-``error = invalid_acceess_token`` (Shopee's spelling).
+cursor, ``get_item_list`` with ``offset``/``next_offset`` (``item_status`` required,
+repeatable), the others with ``page_no``/``more``; ``get_item_base_info`` takes at most
+50 ids. An expired token is answered ``error = invalid_acceess_token`` (Shopee's
+spelling).
 """
 
 from __future__ import annotations
@@ -63,6 +66,64 @@ def make_orders(shop_id: str, count: int, start: int) -> list[dict[str, Any]]:
     return orders
 
 
+def _offer(price: float, stock: int) -> dict[str, Any]:
+    """The price and stock fields an item without models, or a model, has."""
+    return {
+        "price_info": [
+            {"currency": "MYR", "original_price": price, "current_price": round(price * 0.9, 2)}
+        ],
+        "stock_info_v2": {
+            "summary_info": {"total_reserved_stock": 0, "total_available_stock": stock},
+            "seller_stock": [{"location_id": "MYZ", "stock": stock, "if_saleable": True}],
+        },
+    }
+
+
+def make_items(start: int, fillers: int) -> list[dict[str, Any]]:
+    """Items created a day apart from ``start`` (Unix s): SKU-1 (25.50, 10 in stock);
+    SKU-2 with models L (10.00, 3), M (12.00, sold out), S (12.00, unavailable); SKU-3
+    unlisted, SKU-4 banned, SKU-5 deleted by the seller; then ``fillers`` items FILL-nn at
+    5.00 with nn % 3 in stock."""
+
+    def model(model_id: int, sku: str, status: str, price: float, stock: int) -> dict[str, Any]:
+        return {
+            "model_id": model_id,
+            "model_sku": sku,
+            "model_status": status,
+            **_offer(price, stock),
+        }
+
+    special: list[tuple[int, str, str, dict[str, Any]]] = [
+        (100, "NORMAL", "SKU-1", _offer(25.5, 10)),
+        (200, "NORMAL", "SKU-2", {"models": [
+            model(7, "SKU-2-L", "MODEL_NORMAL", 10.0, 3),
+            model(8, "SKU-2-M", "MODEL_NORMAL", 12.0, 0),
+            model(9, "SKU-2-S", "MODEL_UNAVAILABLE", 12.0, 5),
+        ]}),
+        (300, "UNLIST", "SKU-3", _offer(30.0, 2)),
+        (400, "BANNED", "SKU-4", _offer(40.0, 1)),
+        (500, "SELLER_DELETE", "SKU-5", _offer(50.0, 1)),
+    ]  # fmt: skip
+    special += [(1000 + n, "NORMAL", f"FILL-{n:02d}", _offer(5.0, n % 3)) for n in range(fillers)]
+    items = []
+    for number, (identifier, status, sku, offer) in enumerate(special):
+        created = start + number * DAY
+        items.append(
+            {
+                "item_id": identifier,
+                "category_id": 100017,
+                "item_name": f"item {sku}",
+                "item_sku": sku,
+                "item_status": status,
+                "create_time": created,
+                "update_time": created + 3600,
+                "has_model": "models" in offer,
+                **offer,
+            }
+        )
+    return items
+
+
 def shopee_sign(key: str, *parts: Any) -> str:
     return hmac.new(key.encode(), "".join(map(str, parts)).encode(), hashlib.sha256).hexdigest()
 
@@ -73,6 +134,7 @@ class FakeShopee(FakePlatform):
     partner_key: str = "shopee-partner-key"
     page_size: int = 100
     orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # shop → orders
+    items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # shop → items
     codes: dict[str, str] = field(default_factory=dict)  # code → shop id
     token_shop: dict[str, str] = field(default_factory=dict)
     refresh_shop: dict[str, str] = field(default_factory=dict)
@@ -108,10 +170,13 @@ class FakeShopee(FakePlatform):
             return throttled
         if token not in self.access_tokens or self.token_shop.get(token) != shop:
             return self._error(403, "invalid_acceess_token", "Invalid access_token.")
+        if operation == "product/get_item_list":  # item_status repeats: needs every pair
+            return self._item_list(request.query_list, shop)
         handler = getattr(self, "_" + operation.replace("/", "_"), None)
         if handler is None:
             return self._error(404, "error_not_found", operation)
-        return handler(q, shop)
+        reply: Reply = handler(q, shop)
+        return reply
 
     def _auth(self, request: Request) -> Reply:
         body = json.loads(request.body or b"{}")
@@ -265,4 +330,60 @@ class FakeShopee(FakePlatform):
                 "shop_name": f"shop {shop}",
                 "region": "MY",
             },
+        )
+
+    def _item_list(self, pairs: list[tuple[str, str]], shop: str) -> Reply:
+        q = dict(pairs)
+        statuses = {v for k, v in pairs if k == "item_status"}
+        if not statuses or "offset" not in q or not 1 <= int(q.get("page_size") or 0) <= 100:
+            return self._error(400, "error_param", "item_status, offset, page_size (1-100)")
+        start, end = int(q.get("update_time_from") or 0), int(q.get("update_time_to") or 2**40)
+        found = sorted(
+            (
+                i
+                for i in self.items.get(shop, [])
+                if i["item_status"] in statuses and start <= i["update_time"] <= end
+            ),
+            key=lambda i: i["item_id"],
+        )
+        offset = int(q["offset"])
+        size = min(int(q["page_size"]), self.page_size)
+        page = found[offset : offset + size]
+        more = offset + size < len(found)
+        return self._ok(
+            {
+                "item": [
+                    {"item_id": i["item_id"], "item_status": i["item_status"],
+                     "update_time": i["update_time"]}
+                    for i in page
+                ],
+                "total_count": len(found),
+                "has_next_page": more,
+                "next_offset": offset + size if more else 0,
+            }
+        )  # fmt: skip
+
+    def _product_get_item_base_info(self, q: dict[str, str], shop: str) -> Reply:
+        wanted = [int(i) for i in q["item_id_list"].split(",")]
+        if len(wanted) > 50:
+            return self._error(400, "error_param", "item_id_list: at most 50")
+        by_id = {i["item_id"]: i for i in self.items.get(shop, [])}
+        # The models come from get_model_list only.
+        found = [{k: v for k, v in by_id[i].items() if k != "models"} for i in wanted if i in by_id]
+        return self._ok({"item_list": found})
+
+    def _product_get_model_list(self, q: dict[str, str], shop: str) -> Reply:
+        item = next(
+            (i for i in self.items.get(shop, []) if str(i["item_id"]) == q["item_id"]), None
+        )
+        if item is None:
+            return self._error(400, "error_item_not_found", "item not found")
+        models = item.get("models", [])
+        return self._ok(
+            {
+                "tier_variation": [
+                    {"name": "size", "option_list": [{"option": m["model_sku"]} for m in models]}
+                ],
+                "model": [{**m, "tier_index": [n]} for n, m in enumerate(models)],
+            }
         )

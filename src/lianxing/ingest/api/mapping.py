@@ -21,7 +21,7 @@ from typing import Any
 
 from lianxing.domain.facts import ListingStatus
 from lianxing.ingest.files.base import FactChunk, ImportContext, ReportFormat
-from lianxing.ingest.files.marketplace import Node
+from lianxing.ingest.files.marketplace import FactRows, Node
 from lianxing.ingest.files.problems import ProblemLog
 from lianxing.ingest.files.reading import Source
 from lianxing.ingest.files.registry import get_format
@@ -91,3 +91,30 @@ def listing_status(
     if status is ListingStatus.ACTIVE and stock is not None and stock <= 0:
         return ListingStatus.INACTIVE
     return status
+
+
+def add_listing(
+    facts: FactRows,
+    listing: Node,
+    offer: Node | None,
+    *,
+    sku: str,
+    platform_item_id: str,
+    status: ListingStatus,
+    title: str,
+    prices: tuple[str, ...],
+) -> None:
+    """One ``listings`` row on the snapshot day (the context's ``period_to``, else today in
+    UTC): title and creation time from ``listing``, the price (the first of ``prices``
+    present) and its currency from ``offer``."""
+    facts.add(
+        "listings",
+        sku=sku,
+        snapshot_date=listing.ctx.period_to or dt.datetime.now(dt.UTC).date(),
+        platform_item_id=platform_item_id,
+        title=listing.text(title),
+        status=status,
+        created_ts=listing.instant("create_time"),
+        price=offer.money(*prices) if offer else None,
+        currency=(offer.text("currency") if offer else None) or listing.ctx.currency,
+    )

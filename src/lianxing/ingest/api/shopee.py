@@ -1,4 +1,5 @@
-"""Shopee Open Platform v2 (platform-formats.md §5): orders, escrow (fees), returns.
+"""Shopee Open Platform v2 (platform-formats.md §5): orders, escrow (fees), returns,
+listings.
 
 Every call carries ``partner_id``, ``timestamp`` and ``sign``; shop calls add
 ``access_token`` and ``shop_id``. ``sign`` is lower-case hex HMAC-SHA256 with the partner
@@ -20,10 +21,16 @@ Streams (all queries are capped at 15 days, so windows are sliced):
   same payload set so fees are posted at release time.
 * ``returns``: ``get_return_list`` by ``update_time`` → the Shopee importer (refunds of
   ``REFUND_PAID`` returns, returned items).
+* ``listings``: every item each run (a snapshot, see ``mapping.snapshot_context``):
+  ``get_item_list`` (``item_status`` NORMAL, UNLIST, BANNED, REVIEWING repeated, paged by
+  ``offset``/``next_offset``) → ``get_item_base_info`` (50 ``item_id`` a call) →
+  ``get_model_list`` for each item with variations → ``ShopeeItems``: one listing per
+  model, or per item without models. Deleted items are not asked for: a deleted item is
+  no listing.
 
-Shopee publishes no per-call limit in the reference; the bucket's default (10 requests/s
-per shop) is a conservative assumption, to be replaced by the limit in the partner's
-console.
+Shopee publishes no per-call limit in the reference (its doc pages give none for these
+calls); every bucket (10 requests/s per shop and call) is a conservative assumption, to
+be replaced by the limit in the partner's console.
 """
 
 from __future__ import annotations
@@ -34,11 +41,12 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
 
+from lianxing.domain.facts import ListingStatus
 from lianxing.ingest.api.base import (
     AuthorisationExpired,
     AuthorisationRevoked,
@@ -52,8 +60,20 @@ from lianxing.ingest.api.base import (
     unix,
 )
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec, json_of
-from lianxing.ingest.api.mapping import map_payloads
+from lianxing.ingest.api.mapping import (
+    add_listing,
+    listing_status,
+    map_payloads,
+    snapshot_context,
+)
 from lianxing.ingest.files.base import ImportContext
+from lianxing.ingest.files.marketplace import (
+    ApiPayloadFormat,
+    FactRows,
+    Node,
+    OrderCounter,
+    envelope_error,
+)
 
 MAX_SPAN = dt.timedelta(days=15)
 DETAIL_BATCH = 50
@@ -62,11 +82,102 @@ DETAIL_FIELDS = (
     "fulfillment_flag,total_amount,currency,ship_by_date"
 )
 TOKEN_ERRORS = frozenset({"invalid_acceess_token", "invalid_access_token", "error_auth"})
+ITEM_PAGE_SIZE = 100  # get_item_list's maximum
+# item_status → listing status. Asked for: all but the deleted ones (no listing any more).
+ITEM_STATUS: dict[str, ListingStatus | None] = {
+    "NORMAL": ListingStatus.ACTIVE,
+    "UNLIST": ListingStatus.INACTIVE,
+    # Listed but not sellable: taken down by Shopee, or under its review.
+    "BANNED": ListingStatus.SUPPRESSED,
+    "REVIEWING": ListingStatus.SUPPRESSED,
+    "SELLER_DELETE": None,
+    "SHOPEE_DELETE": None,
+}
+LISTED_STATUSES = tuple(k for k, v in ITEM_STATUS.items() if v is not None)
 
 
 def shopee_sign(partner_key: str, *parts: str | int) -> str:
     base = "".join(str(p) for p in parts)
     return hmac.new(partner_key.encode(), base.encode(), hashlib.sha256).hexdigest()
+
+
+class ShopeeItems(ApiPayloadFormat):
+    """``get_item_base_info`` and ``get_model_list`` responses → ``listings`` on the
+    snapshot day (``period_to``).
+
+    One row per model of an item with variations (``sku`` = ``model_sku``), else per item
+    (``item_sku``); ``platform_item_id`` is the item id, as on order lines. The price is
+    ``original_price`` (the seller's price; ``current_price`` is a promotion's), the stock
+    ``stock_info_v2.summary_info.total_available_stock``. A model that is
+    ``MODEL_UNAVAILABLE`` cannot be bought: inactive. ``get_model_list`` does not name its
+    item, so the connector adds the ``item_id`` it asked for to each response.
+    """
+
+    id = "shopee.api_items"
+    name_zh = "Shopee 开放平台商品 API 数据 (get_item_base_info / get_model_list)"
+    name_en = "Shopee Open Platform item responses (get_item_base_info, get_model_list)"
+    platform = "shopee"
+    tables = ("listings",)
+    envelope_keys = frozenset({"request_id", "error", "response"})
+
+    def begin(self, facts: FactRows) -> None:
+        self._items: list[Node] = []
+        self._models: dict[str, list[Node]] = {}
+
+    def read_payload(self, node: Node, facts: FactRows, counter: OrderCounter) -> None:
+        if envelope_error(node, error_keys=("error",), ok=("",)):
+            return
+        response = node.child("response")
+        if response is not None and response.has("item_list"):
+            self._items += [i.at(counter.next()) for i in response.children("item_list")]
+        elif response is not None and response.has("model"):
+            item_id = response.text("item_id", required=True)
+            if item_id is not None:
+                self._models[item_id] = response.children("model")
+        else:
+            node.problem("response", None, "get_item_base_info or get_model_list response")
+
+    def finish(self, facts: FactRows, ctx: ImportContext) -> None:
+        for item in self._items:
+            item_id = item.text("item_id", required=True)
+            if item_id is None:
+                continue
+            if item.raw("has_model") is not True:
+                self._add(facts, item, item, item_id, item.text("item_sku") or item_id)
+                continue
+            models = self._models.get(item_id)
+            if models is None:
+                item.problem("item_id", item_id, "the item's get_model_list response")
+            for model in models or []:
+                model_id = model.text("model_id", required=True)
+                sku = model.text("model_sku") or f"{item_id}:{model_id}"
+                self._add(facts, item, model, item_id, sku)
+
+    @staticmethod
+    def _add(facts: FactRows, item: Node, offer: Node, item_id: str, sku: str) -> None:
+        """One listing: ``offer`` is the item itself or one of its models."""
+        stock = offer.child("stock_info_v2")
+        summary = stock.child("summary_info") if stock else None
+        available = summary.integer("total_available_stock") if summary else None
+        status = listing_status(item, ITEM_STATUS, "item_status", stock=available)
+        if status is None:
+            return
+        if (offer.text("model_status") or "").upper() == "MODEL_UNAVAILABLE":
+            status = ListingStatus.INACTIVE
+        prices = offer.children("price_info")
+        add_listing(
+            facts,
+            item,
+            prices[0] if prices else None,
+            sku=sku,
+            platform_item_id=item_id,
+            status=status,
+            title="item_name",
+            prices=("original_price", "current_price"),
+        )
+
+
+ITEMS_FORMAT = ShopeeItems()
 
 
 class Shopee(Connector):
@@ -81,8 +192,23 @@ class Shopee(Connector):
         StreamSpec("orders", ("orders", "order_lines")),
         StreamSpec("finances", ("fees", "order_lines"), overlap=dt.timedelta(days=1)),
         StreamSpec("returns", ("refunds", "returns"), overlap=dt.timedelta(hours=6)),
+        StreamSpec("listings", ("listings",), overlap=dt.timedelta(0)),
     )
-    limits: ClassVar[Mapping[str, Limit]] = {"*": Limit(10.0, 10)}
+    # Assumed (Shopee publishes none): 10 requests/s per shop for each call.
+    limits: ClassVar[Mapping[str, Limit]] = {
+        operation: Limit(10.0, 10)
+        for operation in (
+            "*",
+            "order/get_order_list",
+            "order/get_order_detail",
+            "payment/get_escrow_list",
+            "payment/get_escrow_detail",
+            "returns/get_return_list",
+            "product/get_item_list",
+            "product/get_item_base_info",
+            "product/get_model_list",
+        )
+    }
 
     @property
     def partner_id(self) -> str:
@@ -196,7 +322,7 @@ class Shopee(Connector):
             )
         return data
 
-    def get(self, operation: str, params: dict[str, str]) -> Any:
+    def get(self, operation: str, params: dict[str, str] | Sequence[tuple[str, str]]) -> Any:
         return self.call(operation, RequestSpec("GET", f"/api/v2/{operation}", params))
 
     # -- reading ----------------------------------------------------------------------
@@ -207,7 +333,12 @@ class Shopee(Connector):
         position: Mapping[str, Any] | None,
         ctx: ImportContext,
     ) -> Iterator[Page]:
-        read = {"orders": self._orders, "finances": self._escrow, "returns": self._returns}
+        read = {
+            "orders": self._orders,
+            "finances": self._escrow,
+            "returns": self._returns,
+            "listings": self._listings,
+        }
         yield from read[self.stream(stream).name](window, position or {}, ctx)
 
     @staticmethod
@@ -322,6 +453,49 @@ class Shopee(Connector):
         for piece, next_page, data, entries in listing:
             chunks, _ = map_payloads("shopee.api", [data], "get_return_list", ctx)
             yield Page(chunks, self._next(piece, window, page_no=next_page), len(entries))
+
+    def _listings(
+        self, window: Window, position: Mapping[str, Any], ctx: ImportContext
+    ) -> Iterator[Page]:
+        """Every listed item, dated the window's last day (UTC); resumes at an offset."""
+        snapshot = snapshot_context(ctx, window.end.date())
+        statuses = [("item_status", status) for status in LISTED_STATUSES]
+        offset = int(position.get("offset", 0) or 0)
+        while True:
+            listed = self.get(
+                "product/get_item_list",
+                [("offset", str(offset)), ("page_size", str(ITEM_PAGE_SIZE)), *statuses],
+            )
+            response = listed.get("response", {})
+            ids = [str(item["item_id"]) for item in response.get("item", [])]
+            infos = [
+                self.get(
+                    "product/get_item_base_info",
+                    {"item_id_list": ",".join(ids[i : i + DETAIL_BATCH])},
+                )
+                for i in range(0, len(ids), DETAIL_BATCH)
+            ]
+            models = [
+                self._models(str(item["item_id"]))
+                for info in infos
+                for item in info.get("response", {}).get("item_list", [])
+                if item.get("has_model")
+            ]
+            chunks, _ = (
+                map_payloads(ITEMS_FORMAT, [*infos, *models], "get_item_base_info", snapshot)
+                if infos
+                else ([], 0)
+            )
+            more = bool(response.get("has_next_page"))
+            offset = int(response.get("next_offset") or 0)
+            yield Page(chunks, {"offset": offset} if more else None, len(ids))
+            if not more:
+                return
+
+    def _models(self, item_id: str) -> Any:
+        """``get_model_list`` of one item, with the item's id added (the answer lacks it)."""
+        data = self.get("product/get_model_list", {"item_id": item_id})
+        return {**data, "response": {**data.get("response", {}), "item_id": item_id}}
 
 
 CONNECTOR = Shopee

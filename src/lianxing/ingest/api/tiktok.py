@@ -72,7 +72,12 @@ from lianxing.ingest.api.base import (
     utc_now,
 )
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec, json_of
-from lianxing.ingest.api.mapping import listing_status, map_payloads, snapshot_context
+from lianxing.ingest.api.mapping import (
+    add_listing,
+    listing_status,
+    map_payloads,
+    snapshot_context,
+)
 from lianxing.ingest.files.base import ImportContext
 from lianxing.ingest.files.marketplace import (
     ApiPayloadFormat,
@@ -316,7 +321,6 @@ class TikTokProducts(TikTokPayloads):
         product_id = product.text("id", required=True)
         if product_id is None:
             return
-        snapshot = product.ctx.period_to or utc_now().date()
         for sku in product.children("skus"):
             sku_id = sku.text("id", required=True)
             stock = sum(i.integer("quantity") or 0 for i in sku.children("inventory"))
@@ -325,17 +329,15 @@ class TikTokProducts(TikTokPayloads):
             )
             if sku_id is None or status is None:
                 continue
-            price = sku.child("price")
-            facts.add(
-                "listings",
+            add_listing(
+                facts,
+                product,
+                sku.child("price"),
                 sku=sku.text("seller_sku") or sku_id,
-                snapshot_date=snapshot,
                 platform_item_id=sku_id,
-                title=product.text("title"),
                 status=status,
-                created_ts=product.instant("create_time"),
-                price=price.money("sale_price", "tax_exclusive_price") if price else None,
-                currency=(price.text("currency") if price else None) or product.ctx.currency,
+                title="title",
+                prices=("sale_price", "tax_exclusive_price"),
             )
 
 
