@@ -1,4 +1,5 @@
-"""Fake Lazada Open Platform: token create/refresh, GetOrders, GetMultipleOrderItems.
+"""Fake Lazada Open Platform: token create/refresh, GetOrders, GetMultipleOrderItems,
+QueryTransactionDetails, GetReverseOrdersForSeller, GetProducts.
 
 Every call is checked as Lazada does: ``app_key`` known, ``sign_method=sha256``,
 ``timestamp`` (ms) within 10 minutes, ``sign`` = UPPER hex HMAC-SHA256(app_secret,
@@ -6,6 +7,14 @@ api_path + sorted name/value pairs except ``sign``). GetOrders filters by ``upda
 (``update_after`` ≤ t < ``update_before``, ISO 8601 with offset), sorts ascending and
 pages by ``offset``/``limit``, refusing an offset over ``max_offset`` (5000 on Lazada).
 A dead token is answered ``code = IllegalAccessToken`` with HTTP 200, as Lazada does.
+
+The other calls answer with the documented payloads (Lazada's API reference):
+QueryTransactionDetails takes ``start_time``/``end_time`` as days (both included, at most
+180 days apart: error 1000012), ``limit`` ≤ 500, and answers ``data[]`` with no total;
+GetReverseOrdersForSeller filters lines by ``ReverseOrderLineModifiedTimeRange{Start,End}``
+(ms, both included) and pages reverse orders by ``page_no``/``page_size`` with
+``result.total``; GetProducts wants ``filter`` and refuses ``limit`` > 50 (E019) and an
+``offset`` over ``max_product_offset`` (10000, E014).
 """
 
 from __future__ import annotations
@@ -81,6 +90,16 @@ def make_orders(seller: str, count: int, start: dt.datetime) -> list[dict[str, A
     return orders
 
 
+OPERATIONS = {
+    "/orders/get": "GetOrders",
+    "/orders/items/get": "GetMultipleOrderItems",
+    "/finance/transaction/details/get": "QueryTransactionDetails",
+    "/reverse/getreverseordersforseller": "GetReverseOrdersForSeller",
+    "/products/get": "GetProducts",
+}
+MAX_REVERSE_PAGE = 100  # not documented: the connector's own choice is 50
+
+
 def _instant(text: str) -> dt.datetime:
     try:
         return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
@@ -98,6 +117,15 @@ class FakeLazada(FakePlatform):
     codes: dict[str, str] = field(default_factory=dict)  # code → seller id
     token_seller: dict[str, str] = field(default_factory=dict)
     offsets: list[int] = field(default_factory=list)  # every GetOrders offset, in order
+    transactions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # seller → rows
+    reverse_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    products: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    max_product_offset: int = 10000
+    # What each call asked for, in order: (start_time, end_time, offset) / (start ms,
+    # end ms, page_no) / offset.
+    transaction_queries: list[tuple[str, str, int]] = field(default_factory=list)
+    reverse_queries: list[tuple[int, int, int]] = field(default_factory=list)
+    product_offsets: list[int] = field(default_factory=list)
 
     def grant(self, seller: str) -> str:
         access, refresh = self.issue_tokens()
@@ -124,9 +152,7 @@ class FakeLazada(FakePlatform):
             return self._token(request.path, q)
         token = q.get("access_token", "")
         seller = self.token_seller.get(token, "")
-        operation = {"/orders/get": "GetOrders", "/orders/items/get": "GetMultipleOrderItems"}.get(
-            request.path, request.path
-        )
+        operation = OPERATIONS.get(request.path, request.path)
         throttled = self.admit(operation, seller)
         if throttled is not None:
             return throttled
@@ -138,6 +164,12 @@ class FakeLazada(FakePlatform):
             return self._get_orders(q, seller)
         if operation == "GetMultipleOrderItems":
             return self._get_items(q, seller)
+        if operation == "QueryTransactionDetails":
+            return self._transactions(q, seller)
+        if operation == "GetReverseOrdersForSeller":
+            return self._reverse_orders(q, seller)
+        if operation == "GetProducts":
+            return self._products(q, seller)
         return self._error("InvalidApiPath", request.path, 404)
 
     def _token(self, path: str, q: dict[str, str]) -> Reply:
@@ -214,3 +246,77 @@ class FakeLazada(FakePlatform):
             if i in by_id
         ]
         return json_reply(200, {"code": "0", "request_id": "r", "data": data})
+
+    def _transactions(self, q: dict[str, str], seller: str) -> Reply:
+        try:
+            start = dt.date.fromisoformat(q["start_time"])
+            end = dt.date.fromisoformat(q["end_time"])
+        except (KeyError, ValueError):
+            return self._error("InvalidParameter", "start_time/end_time: YYYY-MM-DD")
+        offset, limit = int(q.get("offset", "0")), int(q.get("limit", "100"))
+        self.transaction_queries.append((q["start_time"], q["end_time"], offset))
+        if (end - start).days > 180:
+            return self._error("1000012", "endTime - startTime must should be less than 180 days")
+        if limit > 500:
+            return self._error("InvalidParameter", "limit: the supported maximum number is 500")
+        found = sorted(
+            (
+                r
+                for r in self.transactions.get(seller, [])
+                if start <= _transaction_day(r["transaction_date"]) <= end
+            ),
+            key=lambda r: (_transaction_day(r["transaction_date"]), r["transaction_number"]),
+        )
+        page = found[offset : offset + limit]
+        return json_reply(200, {"code": "0", "request_id": "r", "data": page})
+
+    def _reverse_orders(self, q: dict[str, str], seller: str) -> Reply:
+        try:
+            page_no, size = int(q["page_no"]), int(q["page_size"])
+            start = int(q["ReverseOrderLineModifiedTimeRangeStart"])
+            end = int(q["ReverseOrderLineModifiedTimeRangeEnd"])
+        except (KeyError, ValueError):
+            return self._error("InvalidParameter", "page_no, page_size and the time range")
+        self.reverse_queries.append((start, end, page_no))
+        if page_no < 1 or not 1 <= size <= MAX_REVERSE_PAGE:
+            return self._error("InvalidParameter", "page_no ≥ 1, 1 ≤ page_size ≤ 100")
+        found = []
+        for reverse in sorted(self.reverse_orders.get(seller, []), key=_reverse_id):
+            lines = [
+                line
+                for line in reverse["reverse_order_lines"]
+                if start <= int(line["return_order_line_gmt_modified"]) <= end
+            ]
+            if lines:
+                found.append({**reverse, "reverse_order_lines": lines})
+        page = found[(page_no - 1) * size : page_no * size]
+        result = {
+            "page_no": page_no,
+            "page_size": size,
+            "total": len(found),
+            "success": True,
+            "items": page,
+        }
+        return json_reply(200, {"code": "0", "request_id": "r", "result": result})
+
+    def _products(self, q: dict[str, str], seller: str) -> Reply:
+        offset, limit = int(q.get("offset", "0")), int(q.get("limit", "10"))
+        self.product_offsets.append(offset)
+        if q.get("filter") != "all":
+            return self._error("36", 'E036: Invalid status filter (this fake serves "all")')
+        if limit > 50:
+            return self._error("19", "E019: Invalid Limit")
+        if offset > self.max_product_offset:
+            return self._error("14", f'E014: "{offset}" Invalid Offset')
+        found = self.products.get(seller, [])
+        data = {"total_products": len(found), "products": found[offset : offset + limit]}
+        return json_reply(200, {"code": "0", "request_id": "r", "data": data})
+
+
+def _transaction_day(text: str) -> dt.date:
+    """``17 May 2016``, as QueryTransactionDetails writes ``transaction_date``."""
+    return dt.datetime.strptime(text, "%d %b %Y").date()
+
+
+def _reverse_id(reverse: dict[str, Any]) -> int:
+    return int(reverse["reverse_order_id"])

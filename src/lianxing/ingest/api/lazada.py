@@ -1,4 +1,4 @@
-"""Lazada Open Platform (platform-formats.md §6): orders and their items.
+"""Lazada Open Platform (platform-formats.md §6): orders, finances, returns, listings.
 
 Every call carries ``app_key``, ``timestamp`` (milliseconds), ``sign_method=sha256`` and
 ``sign``; seller calls add ``access_token``. ``sign`` is UPPER-case hex HMAC-SHA256 with
@@ -14,23 +14,39 @@ A rejected token is answered ``code = IllegalAccessToken``.
 API hosts are per venture (``api.lazada.com.my/rest`` ...): taken from the platform
 catalog's ``api_host`` for the store's site unless the connection names one.
 
-Stream ``orders``: ``GetOrders`` (``/orders/get``) by ``update_after``/``update_before``,
-sorted by ``updated_at`` ascending, paged by ``offset``/``limit`` (100). Lazada refuses an
-``offset`` beyond 5000, so past it the query restarts at the last order's ``updated_at``
-with offset 0 (the orders at that instant are read twice and merge by key). Each page's
-items come from ``GetMultipleOrderItems`` (``/orders/items/get``, 50 order ids a call);
-orders and items are mapped together by the Lazada importer (``lazada.api``), which takes
-the order's currency and fulfilment channel from its items.
+Streams (every list call pages by ``offset``/``limit`` or ``page_no``/``page_size``; the
+position saved after each page is that offset or page):
 
-Returns (reverse orders) are not read: no importer maps them yet and the reference
-documents the endpoints, not the fields of a reverse-order line.
+* ``orders``: ``GetOrders`` (``/orders/get``) by ``update_after``/``update_before``,
+  sorted by ``updated_at`` ascending, paged by ``offset``/``limit`` (100). Lazada refuses
+  an ``offset`` beyond 5000, so past it the query restarts at the last order's
+  ``updated_at`` with offset 0 (the orders at that instant are read twice and merge by
+  key). Each page's items come from ``GetMultipleOrderItems`` (``/orders/items/get``, 50
+  order ids a call); orders and items are mapped together by the Lazada importer
+  (``lazada.api``), which takes the order's currency and fulfilment channel from its items.
+* ``finances``: ``QueryTransactionDetails`` (``/finance/transaction/details/get``) by
+  ``start_time``/``end_time``, calendar days in the venture's time (both included; at most
+  180 days a query, so windows are cut into 90-day pieces), ``limit`` ≤ 500 → fees and
+  refunds (``lazada_formats.LazadaTransactions``). The call gives no total: a short page
+  is the last. Postings are re-read for 3 days (the overlap), as they arrive late.
+* ``returns``: ``GetReverseOrdersForSeller`` (``/reverse/getreverseordersforseller``) by
+  ``ReverseOrderLineModifiedTimeRange{Start,End}`` (ms), ``page_no``/``page_size`` against
+  ``result.total`` → returns and refunds (``lazada_formats.LazadaReverseOrders``).
+* ``listings``: ``GetProducts`` (``/products/get``, ``filter=all``, ``limit`` ≤ 50) → one
+  listing per seller SKU on the snapshot date, the window's last day in the venture's
+  time (``lazada_formats.LazadaProducts``). Every run reads the whole catalogue, not
+  ``update_after``: a snapshot holds every listing, or "live SKUs" would count only the
+  changed ones. GetProducts refuses an ``offset`` beyond 10000: a larger catalogue
+  (``total_products`` on the first page) fails before anything is written, rather than
+  leaving a partial snapshot.
 
 Lazada publishes no per-call limit in the reference; the bucket (10 requests/s per
-seller) is an assumption, as for Shopee.
+seller, every call) is an assumption, as for Shopee.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -38,6 +54,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -52,15 +69,18 @@ from lianxing.ingest.api.base import (
     TokenSet,
     Window,
     expires_in,
+    slices,
     utc_now,
 )
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec, json_of
+from lianxing.ingest.api.lazada_formats import PRODUCTS, REVERSE_ORDERS, TRANSACTIONS
 from lianxing.ingest.api.mapping import map_payloads
-from lianxing.ingest.files.base import ImportContext
+from lianxing.ingest.files.base import FactChunk, ImportContext, ReportFormat
 from lianxing.platforms.catalog import load_catalog
 
 PAGE_SIZE = 100
 ITEMS_BATCH = 50
+FINANCE_SPAN = dt.timedelta(days=90)  # QueryTransactionDetails refuses more than 180 days
 TOKEN_ERRORS = frozenset({"IllegalAccessToken", "MissingAccessToken"})
 
 
@@ -97,9 +117,17 @@ class Lazada(Connector):
     name_en = "Lazada Open Platform"
     default_api_base = "https://api.lazada.sg/rest"
     default_auth_base = "https://auth.lazada.com/rest"
-    streams = (StreamSpec("orders", ("orders", "order_lines")),)
+    streams = (
+        StreamSpec("orders", ("orders", "order_lines")),
+        StreamSpec("finances", ("fees", "refunds"), overlap=dt.timedelta(days=3)),
+        StreamSpec("returns", ("returns", "refunds"), overlap=dt.timedelta(hours=6)),
+        StreamSpec("listings", ("listings",), overlap=dt.timedelta(0)),
+    )
     limits: ClassVar[Mapping[str, Limit]] = {"*": Limit(10.0, 10)}
     max_offset: ClassVar[int] = 5000  # GetOrders refuses a larger offset
+    max_product_offset: ClassVar[int] = 10000  # GetProducts refuses a larger offset
+    # Rows asked for per call: the documented maxima (reverse orders: none documented).
+    page_limits: ClassVar[Mapping[str, int]] = {"finances": 500, "returns": 50, "listings": 50}
 
     def __init__(
         self,
@@ -232,9 +260,19 @@ class Lazada(Connector):
         position: Mapping[str, Any] | None,
         ctx: ImportContext,
     ) -> Iterator[Page]:
-        self.stream(stream)  # the only stream: orders
+        read = {
+            "orders": self._orders,
+            "finances": self._transactions,
+            "returns": self._reverse_orders,
+            "listings": self._products,
+        }
+        yield from read[self.stream(stream).name](window, position or {}, ctx)
+
+    def _orders(
+        self, window: Window, position: Mapping[str, Any], ctx: ImportContext
+    ) -> Iterator[Page]:
         after = dt.datetime.fromisoformat(position["update_after"]) if position else window.start
-        offset = int(position.get("offset", 0)) if position else 0
+        offset = int(position.get("offset", 0))
         while True:
             listed = self.get(
                 "GetOrders",
@@ -260,11 +298,7 @@ class Lazada(Connector):
                 )
                 for n in range(0, len(ids), ITEMS_BATCH)
             ]
-            chunks, _ = (
-                map_payloads("lazada.api", [listed, *items], "GetOrders", ctx)
-                if orders
-                else ([], 0)
-            )
+            chunks = _facts("lazada.api", [listed, *items], "GetOrders", ctx, orders)
             offset += len(orders)
             if "countTotal" in data:
                 more = bool(orders) and offset < int(data["countTotal"])
@@ -280,6 +314,124 @@ class Lazada(Connector):
             yield Page(chunks, nxt, len(orders))
             if not more:
                 return
+
+    def _transactions(
+        self, window: Window, position: Mapping[str, Any], ctx: ImportContext
+    ) -> Iterator[Page]:
+        zone = ZoneInfo(ctx.timezone)
+        limit = self.page_limits["finances"]
+        resume = position.get("slice_start")
+        offset = int(position.get("offset", 0))
+        start = dt.datetime.fromisoformat(resume) if resume else None
+        for piece in slices(window, FINANCE_SPAN, start):
+            while True:
+                data = self.get(
+                    "QueryTransactionDetails",
+                    "/finance/transaction/details/get",
+                    {
+                        "start_time": local_day(piece.start, zone).isoformat(),
+                        # end_time is a day included; the window's end is exclusive.
+                        "end_time": local_day(piece.end - TICK, zone).isoformat(),
+                        "offset": str(offset),
+                        "limit": str(limit),
+                    },
+                )
+                rows = data.get("data") or []
+                chunks = _facts(TRANSACTIONS, [data], "QueryTransactionDetails", ctx, rows)
+                offset = offset + len(rows) if len(rows) >= limit else 0
+                yield Page(chunks, _next_position(piece, window, offset=offset), len(rows))
+                if not offset:
+                    break
+
+    def _reverse_orders(
+        self, window: Window, position: Mapping[str, Any], ctx: ImportContext
+    ) -> Iterator[Page]:
+        size = self.page_limits["returns"]
+        page_no = int(position.get("page_no", 1))
+        while True:
+            data = self.get(
+                "GetReverseOrdersForSeller",
+                "/reverse/getreverseordersforseller",
+                {
+                    "ReverseOrderLineModifiedTimeRangeStart": str(unix_ms(window.start)),
+                    # Both bounds are included; the window's end is not.
+                    "ReverseOrderLineModifiedTimeRangeEnd": str(unix_ms(window.end) - 1),
+                    "page_no": str(page_no),
+                    "page_size": str(size),
+                },
+            )
+            result = data.get("result") or {}
+            items = result.get("items") or []
+            chunks = _facts(REVERSE_ORDERS, [data], "GetReverseOrdersForSeller", ctx, items)
+            more = bool(items) and page_no * size < int(result.get("total") or 0)
+            page_no += 1
+            yield Page(chunks, {"page_no": page_no} if more else None, len(items))
+            if not more:
+                return
+
+    def _products(
+        self, window: Window, position: Mapping[str, Any], ctx: ImportContext
+    ) -> Iterator[Page]:
+        # One snapshot per run: the window's last day where the store sells.
+        snapshot = local_day(window.end - TICK, ZoneInfo(ctx.timezone))
+        ctx = dataclasses.replace(ctx, period_to=snapshot)
+        limit = self.page_limits["listings"]
+        offset = int(position.get("offset", 0))
+        while True:
+            data = self.get(
+                "GetProducts",
+                "/products/get",
+                {"filter": "all", "offset": str(offset), "limit": str(limit)},
+            )
+            body = data.get("data") or {}
+            products = body.get("products") or []
+            total = int(body.get("total_products") or 0)
+            if total > self.max_product_offset + limit:
+                raise ApiError(
+                    f"lazada GetProducts: {total} products, more than can be paged "
+                    f"(offset ≤ {self.max_product_offset}); no snapshot written / "
+                    f"商品数 {total} 超出 Lazada 分页上限，未写入快照"
+                )
+            chunks = _facts(PRODUCTS, [data], "GetProducts", ctx, products)
+            offset += len(products)
+            more = bool(products) and offset < total
+            yield Page(chunks, {"offset": offset} if more else None, len(products))
+            if not more:
+                return
+
+
+TICK = dt.timedelta(microseconds=1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _facts(
+    fmt: ReportFormat | str,
+    payloads: list[Any],
+    call: str,
+    ctx: ImportContext,
+    records: list[Any],
+) -> list[FactChunk]:
+    """The facts of a page's responses; none for a page without records."""
+    return map_payloads(fmt, payloads, call, ctx)[0] if records else []
+
+
+def unix_ms(moment: dt.datetime) -> int:
+    """Unix milliseconds of a naive-UTC moment."""
+    return (moment.replace(tzinfo=dt.UTC) - EPOCH) // dt.timedelta(milliseconds=1)
+
+
+def local_day(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
+    """The calendar day, where the store sells, of a naive-UTC moment."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+
+def _next_position(piece: Window, window: Window, *, offset: int) -> dict[str, Any] | None:
+    """After a page: more of this piece, the next piece, or done."""
+    if offset:
+        return {"slice_start": piece.start.isoformat(), "offset": offset}
+    if piece.end >= window.end:
+        return None
+    return {"slice_start": piece.end.isoformat()}
 
 
 CONNECTOR = Lazada
