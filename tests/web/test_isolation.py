@@ -62,6 +62,21 @@ STORE_REQUESTS: dict[tuple[str, str], Call] = {
         f"/api/v1/stores/{s}/assets",
         json={"kind": "phone", "identifier": "planted", "holder": "agency", "verified": True},
     ),
+    ("GET", "/api/v1/stores/{store_id}/connections"): lambda c, s: c.get(
+        f"/api/v1/stores/{s}/connections"
+    ),
+    ("POST", "/api/v1/stores/{store_id}/connections"): lambda c, s: c.post(
+        f"/api/v1/stores/{s}/connections", json={"app_key": "planted", "app_secret": "planted"}
+    ),
+    ("GET", "/api/v1/stores/{store_id}/connections/callback"): lambda c, s: c.get(
+        f"/api/v1/stores/{s}/connections/callback?code=planted&state=planted"
+    ),
+    ("POST", "/api/v1/stores/{store_id}/connections/{connector_id}/sync"): lambda c, s: c.post(
+        f"/api/v1/stores/{s}/connections/amazon_sp/sync"
+    ),
+    ("DELETE", "/api/v1/stores/{store_id}/connections/{connector_id}"): lambda c, s: c.delete(
+        f"/api/v1/stores/{s}/connections/amazon_sp"
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from lianxing.web.api import (
     accounts,
     alerts,
+    connections,
     contracts,
     imports,
     kpis,
@@ -33,6 +34,7 @@ def api_router() -> APIRouter:
         launch,
         launch_changes,
         contracts,
+        connections,
     ):
         router.include_router(module.router)
     return router

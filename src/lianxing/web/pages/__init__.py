@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from lianxing.web.pages import (
     alerts,
+    connections,
     contracts,
     imports,
     launch,
@@ -18,6 +19,16 @@ from lianxing.web.pages import (
 
 def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (login, portfolio, store, imports, alerts, launch, contracts, settings):
+    for module in (
+        login,
+        portfolio,
+        store,
+        connections,
+        imports,
+        alerts,
+        launch,
+        contracts,
+        settings,
+    ):
         router.include_router(module.router)
     return router
