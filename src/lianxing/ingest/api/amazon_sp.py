@@ -1,4 +1,4 @@
-"""Amazon Selling Partner API (platform-formats.md §1): orders, settlements, reports.
+"""Amazon Selling Partner API (platform-formats.md §1): orders, money, traffic, reports.
 
 Auth is Login with Amazon (LWA): the seller consents in Seller Central, the callback
 brings ``spapi_oauth_code`` and ``selling_partner_id``; the code is exchanged at
@@ -15,18 +15,30 @@ Streams:
   ``promised_ship_by_ts``, which the report lacks.
 * ``settlements``: settlement reports (``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2``,
   listed with ``getReports``: they cannot be requested) → refunds and fees, through the
-  settlement importer.
+  settlement importer: the same facts, same keys, as an uploaded settlement file.
+* ``finances``: Finances API v0 ``listFinancialEvents`` (shipment, refund and service fee
+  events) → refunds and fees by the settlement importer's rules (``amazon_sp_formats``),
+  within about two days instead of at the close of each ~14-day settlement.
+  ``settlements`` and ``finances`` are the same money under different keys (a financial
+  event carries no settlement id or report line): a connection reads one of them, chosen
+  by the account setting ``money_stream`` (default ``settlements``); the other is left out
+  of ``list_streams`` and, if asked for by name, reads nothing.
 * ``returns``, ``listings``, ``account_health``: requested reports (create → poll →
-  document → download, gzip) through the FBA returns, listings and account health
-  importers.
+  document → download, gzip or not) through the FBA returns, listings and account health
+  importers; a listings snapshot is dated the day the window ends.
+* ``sales_traffic``: ``GET_SALES_AND_TRAFFIC_REPORT`` (JSON), one report per
+  marketplace-local day, its ASIN rows through the Business Report importer →
+  ``traffic_daily`` (sessions, page views per SKU and day).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
 import urllib.parse
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, cast
@@ -34,6 +46,11 @@ from typing import Any, ClassVar, cast
 import httpx
 
 from lianxing.domain.facts import OrderStatus
+from lianxing.ingest.api.amazon_sp_formats import (
+    SP_API_FINANCES,
+    local_midnight,
+    sales_traffic_as_business_report,
+)
 from lianxing.ingest.api.base import (
     Page,
     StreamSpec,
@@ -44,11 +61,14 @@ from lianxing.ingest.api.http import ApiError, Limit, RequestSpec
 from lianxing.ingest.api.lwa import LoginWithAmazon
 from lianxing.ingest.api.mapping import map_document, map_payloads
 from lianxing.ingest.files.amazon.common import FULFILLMENT_CHANNEL, ORDER_STATUS
-from lianxing.ingest.files.base import ImportContext
+from lianxing.ingest.files.base import FactChunk, ImportContext
 from lianxing.ingest.files.marketplace import ApiPayloadFormat, FactRows, Node, OrderCounter
 
 REPORTS = "/reports/2021-06-30"
 SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+SALES_TRAFFIC_REPORT = "GET_SALES_AND_TRAFFIC_REPORT"
+# Two records of the same refunds and fees: a connection reads exactly one (money_stream).
+MONEY_STREAMS = ("settlements", "finances")
 # stream → (report type, importer format id)
 REQUESTED_REPORTS: dict[str, tuple[str, str]] = {
     "returns": ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "amazon.fba_returns"),
@@ -172,9 +192,19 @@ class AmazonSellingPartner(LoginWithAmazon):
             overlap=dt.timedelta(days=3),
             lookback=dt.timedelta(days=90),
         ),
+        # Events reach listFinancialEvents up to 48 hours late, deferred ones only when
+        # released (about a week after delivery): re-read ten days.
+        StreamSpec(
+            "finances",
+            ("refunds", "fees"),
+            overlap=dt.timedelta(days=10),
+            lookback=dt.timedelta(days=90),
+        ),
         StreamSpec("returns", ("returns",), overlap=dt.timedelta(days=2)),
         StreamSpec("listings", ("listings",), overlap=dt.timedelta(0)),
         StreamSpec("account_health", ("account_health",), overlap=dt.timedelta(0)),
+        # Yesterday's and the day before's traffic are still being completed: re-read them.
+        StreamSpec("sales_traffic", ("traffic_daily",), overlap=dt.timedelta(days=3)),
     )
     limits: ClassVar[Mapping[str, Limit]] = {
         "getOrders": Limit(0.0167, 20),
@@ -183,6 +213,7 @@ class AmazonSellingPartner(LoginWithAmazon):
         "getReports": Limit(0.0222, 10),
         "getReport": Limit(2.0, 15),
         "getReportDocument": Limit(0.0167, 15),
+        "listFinancialEvents": Limit(0.5, 30),
         "getMarketplaceParticipations": Limit(0.016, 15),
         "*": Limit(0.5, 10),
     }
@@ -249,6 +280,23 @@ class AmazonSellingPartner(LoginWithAmazon):
             raise ApiError("amazon_sp: the store has no marketplace id / 店铺缺少 MarketplaceId")
         return str(found)
 
+    def money_stream(self) -> str:
+        """Which of ``settlements`` / ``finances`` this connection reads (account setting
+        ``money_stream``, default ``settlements``): both carry the same refunds and fees
+        under different keys, so reading both would count that money twice."""
+        chosen = str(self.credentials.account.get("money_stream") or "settlements")
+        if chosen not in MONEY_STREAMS:
+            raise ApiError(
+                f"amazon_sp: money_stream={chosen!r}; choose one of {', '.join(MONEY_STREAMS)} "
+                "(--account money_stream=...) / money_stream 只能是 settlements 或 finances 之一"
+            )
+        return chosen
+
+    def list_streams(self) -> tuple[StreamSpec, ...]:
+        """The streams this connection reads: the money stream not chosen is left out."""
+        other = set(MONEY_STREAMS) - {self.money_stream()}
+        return tuple(s for s in self.streams if s.name not in other)
+
     def read_stream(
         self,
         stream: str,
@@ -256,12 +304,21 @@ class AmazonSellingPartner(LoginWithAmazon):
         position: Mapping[str, Any] | None,
         ctx: ImportContext,
     ) -> Iterator[Page]:
-        if stream == "orders":
+        name = self.stream(stream).name
+        if name in MONEY_STREAMS and name != self.money_stream():
+            # Refused, not read: the other money stream is this store's record of the same
+            # refunds and fees (see money_stream). No request is made, nothing is written.
+            return
+        if name == "orders":
             yield from self._orders(window, position, ctx)
-        elif stream == "settlements":
+        elif name == "settlements":
             yield from self._settlements(window, position, ctx)
+        elif name == "finances":
+            yield from self._finances(window, position, ctx)
+        elif name == "sales_traffic":
+            yield from self._sales_traffic(window, position, ctx)
         else:
-            report_type, format_id = REQUESTED_REPORTS[self.stream(stream).name]
+            report_type, format_id = REQUESTED_REPORTS[name]
             yield from self._requested_report(report_type, format_id, window, position, ctx)
 
     def _orders(
@@ -296,6 +353,45 @@ class AmazonSellingPartner(LoginWithAmazon):
             params = {"NextToken": token} if token else {}
             path = f"/orders/v0/orders/{urllib.parse.quote(order_id)}/orderItems"
             data = self.call("getOrderItems", RequestSpec("GET", path, params))
+            found.append(data)
+            token = data.get("payload", {}).get("NextToken")
+            if not token:
+                return found
+
+    def _finances(
+        self, window: Window, position: Mapping[str, Any] | None, ctx: ImportContext
+    ) -> Iterator[Page]:
+        """``listFinancialEvents`` one marketplace-local day at a time (whole days, so a
+        service fee, which has no PostedDate, is always dated and keyed by the same day),
+        every page of a day mapped together; the position is the next day."""
+        days = local_days(window, ctx.timezone)
+        resume = dt.date.fromisoformat(position["day"]) if position else days[0]
+        for day in (d for d in days if d >= resume):
+            start = local_midnight(day, ctx.timezone)
+            end = min(local_midnight(day + dt.timedelta(days=1), ctx.timezone), window.end)
+            payloads = self._financial_events(start, end)
+            chunks, events = map_payloads(
+                SP_API_FINANCES,
+                payloads,
+                f"listFinancialEvents-{day}",
+                dataclasses.replace(ctx, period_from=day, period_to=day),
+            )
+            following = day + dt.timedelta(days=1)
+            yield Page(
+                chunks, {"day": following.isoformat()} if following <= days[-1] else None, events
+            )
+
+    def _financial_events(self, start: dt.datetime, end: dt.datetime) -> list[Any]:
+        # A next page repeats the first call's arguments (the model: "include the same
+        # arguments as the call that produced the token"); pages may be empty.
+        query = {"PostedAfter": iso(start), "PostedBefore": iso(end), "MaxResultsPerPage": "100"}
+        found: list[Any] = []
+        token: str | None = None
+        while True:
+            params = {**query, "NextToken": token} if token else query
+            data = self.call(
+                "listFinancialEvents", RequestSpec("GET", "/finances/v0/financialEvents", params)
+            )
             found.append(data)
             token = data.get("payload", {}).get("NextToken")
             if not token:
@@ -343,6 +439,46 @@ class AmazonSellingPartner(LoginWithAmazon):
             last = index == len(reports) - 1
             yield Page(chunks, None if last else {"reports_done": index + 1}, rows)
 
+    def _create_report(
+        self,
+        report_type: str,
+        start: str,
+        end: str,
+        options: Mapping[str, str] | None = None,
+    ) -> str:
+        body: dict[str, Any] = {
+            "reportType": report_type,
+            "marketplaceIds": [self.marketplace_id],
+            "dataStartTime": start,
+            "dataEndTime": end,
+        }
+        if options:
+            body["reportOptions"] = dict(options)
+        created = self.call(
+            "createReport",
+            RequestSpec(
+                "POST",
+                f"{REPORTS}/reports",
+                headers={"content-type": "application/json"},
+                content=json.dumps(body).encode(),
+            ),
+        )
+        return str(created["reportId"])
+
+    def _report_content(self, report_id: str, report_type: str) -> bytes | None:
+        """Poll until the report is done: its document (None when Amazon cancelled it,
+        its answer when there is no data)."""
+        while True:
+            report = self.call("getReport", RequestSpec("GET", f"{REPORTS}/reports/{report_id}"))
+            status = report.get("processingStatus")
+            if status == "DONE":
+                return self._document(str(report["reportDocumentId"]))
+            if status == "CANCELLED":
+                return None
+            if status == "FATAL":
+                raise ApiError(f"amazon_sp: report {report_id} ({report_type}) failed (FATAL)")
+            time.sleep(self.poll_interval)
+
     def _requested_report(
         self,
         report_type: str,
@@ -353,38 +489,63 @@ class AmazonSellingPartner(LoginWithAmazon):
     ) -> Iterator[Page]:
         report_id = position.get("report_id") if position else None
         if report_id is None:
-            body = {
-                "reportType": report_type,
-                "marketplaceIds": [self.marketplace_id],
-                "dataStartTime": iso(window.start),
-                "dataEndTime": iso(window.end),
-            }
-            created = self.call(
-                "createReport",
-                RequestSpec(
-                    "POST",
-                    f"{REPORTS}/reports",
-                    headers={"content-type": "application/json"},
-                    content=json.dumps(body).encode(),
-                ),
-            )
-            report_id = str(created["reportId"])
+            report_id = self._create_report(report_type, iso(window.start), iso(window.end))
             # Saved before polling: a resumed run polls this report instead of ordering another.
             yield Page([], {"report_id": report_id})
-        while True:
-            report = self.call("getReport", RequestSpec("GET", f"{REPORTS}/reports/{report_id}"))
-            status = report.get("processingStatus")
-            if status == "DONE":
-                break
-            if status == "CANCELLED":  # Amazon's answer when there is no data
-                yield Page([], None)
-                return
-            if status == "FATAL":
-                raise ApiError(f"amazon_sp: report {report_id} ({report_type}) failed (FATAL)")
-            time.sleep(self.poll_interval)
-        content = self._document(str(report["reportDocumentId"]))
+        content = self._report_content(report_id, report_type)
+        if content is None:
+            yield Page([], None)
+            return
+        if format_id == "amazon.listings":  # a snapshot, dated the day the window ends
+            ctx = dataclasses.replace(ctx, period_to=window.end.date())
         chunks, rows = map_document(format_id, content, f"{report_type}-{report_id}", ctx)
         yield Page(chunks, None, rows)
+
+    def _sales_traffic(
+        self, window: Window, position: Mapping[str, Any] | None, ctx: ImportContext
+    ) -> Iterator[Page]:
+        """One Sales and Traffic report per marketplace-local day (its ASIN rows are totals
+        over the report's range, so a day per report is what gives daily traffic)."""
+        days = local_days(window, ctx.timezone)
+        resume = dt.date.fromisoformat(position["day"]) if position else days[0]
+        report_id = position.get("report_id") if position else None
+        for day in (d for d in days if d >= resume):
+            if report_id is None:
+                # The report reads the date only ("the time component is ignored").
+                report_id = self._create_report(
+                    SALES_TRAFFIC_REPORT,
+                    f"{day}T00:00:00Z",
+                    f"{day}T23:59:59Z",
+                    {"dateGranularity": "DAY", "asinGranularity": "SKU"},
+                )
+                yield Page([], {"day": day.isoformat(), "report_id": report_id})
+            content = self._report_content(report_id, SALES_TRAFFIC_REPORT)
+            chunks: list[FactChunk] = []
+            rows = 0
+            if content is not None:
+                name = f"{SALES_TRAFFIC_REPORT}-{report_id}"
+                first, table, rows = sales_traffic_as_business_report(content, name)
+                if rows:
+                    chunks, rows = map_document(
+                        "amazon.business_report",
+                        table,
+                        f"{name}.csv",
+                        dataclasses.replace(ctx, period_from=first, period_to=first),
+                    )
+            following, report_id = day + dt.timedelta(days=1), None
+            yield Page(
+                chunks, {"day": following.isoformat()} if following <= days[-1] else None, rows
+            )
+
+
+def local_days(window: Window, timezone: str) -> list[dt.date]:
+    """The days of ``timezone`` the window touches, first to last."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    first, last = (
+        moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
+        for moment in (window.start, max(window.start, window.end - dt.timedelta(seconds=1)))
+    )
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 CONNECTOR = AmazonSellingPartner
