@@ -779,7 +779,7 @@ def sync_connection(
     now = utcnow()
     result = SyncResult(store_id, connector.id, "succeeded")
     choices = None if streams is None else tuple(streams)
-    wanted = [s.name for s in connector.streams if _chosen(connector.id, s.name, choices)]
+    wanted = [s.name for s in connector.list_streams() if _chosen(connector.id, s.name, choices)]
     try:
         for stream in wanted:
             result.streams.append(
