@@ -76,10 +76,10 @@ class DailyOrderCube:
         return self.cube.stored
 
     def table(self) -> ir.Table:
-        return self.cube.backend.table(DAILY_TABLE, database=self.cube.database)
+        return self.cube.derived(DAILY_TABLE)
 
     def refund_table(self) -> ir.Table:
-        return self.cube.backend.table(DAILY_REFUNDS_TABLE, database=self.cube.database)
+        return self.cube.derived(DAILY_REFUNDS_TABLE)
 
     def ensure(self, stores: Sequence[StoreInfo]) -> None:
         """Bring the rows of ``stores`` in step with the order cube (which must be synced)."""

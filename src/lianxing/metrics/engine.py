@@ -118,6 +118,7 @@ _MEASURE_SOURCES: dict[str, tuple[str, ...]] = {
     "fee_amount": ("fees",),
     "cogs_amount": ("cogs", "order_days"),
 }
+_COVERED_COLUMN = dict(_SOURCE_COVERAGE.values())
 _COVERAGE_COLUMNS = {
     "orders": (("orders", "purchase_ts"), ("refunds", "refund_ts"), ("returns", "return_ts")),
 }
@@ -364,24 +365,32 @@ class KpiEngine:
                 frames["cogs"] = _fetch(self.backend, queries.cogs(orders))
         return frames
 
-    def coverage(self, mode: str, table: str) -> dict[int, tuple[int, int]]:
+    def coverage(
+        self, mode: str, table: str, wanted: Iterable[str] = ()
+    ) -> dict[int, tuple[int, int]]:
         """First and last local day with facts of ``table``, per store (whatever the window).
 
         Orders count as present where orders, refunds or returns are: a month with refunds
-        of earlier orders and no new order has data (sales 0), not "no data". Every fact
-        table's first and last facts come from one query, on the first call.
+        of earlier orders and no new order has data (sales 0), not "no data". The first
+        call loads ``table`` and the other ``wanted`` tables (those the request reads) in
+        one query; tables nobody asked for are never scanned.
         """
         state = self._cubes[mode]
-        if not state.coverage:
-            self._load_coverage(state, mode, None)
+        if table not in state.coverage:
+            self._load_coverage(state, mode, None, {table, *wanted} - set(state.coverage))
         return state.coverage[table]
 
-    def _load_coverage(self, state: _CubeState, mode: str, since: dt.datetime | None) -> None:
-        """Every fact table's first and last local day per store in one query; with
-        ``since``, only facts from then on, merged into what is known."""
+    def _load_coverage(
+        self, state: _CubeState, mode: str, since: dt.datetime | None, tables: set[str]
+    ) -> None:
+        """First and last local day per store of ``tables`` in one query; with ``since``,
+        only facts from then on, merged into what is known."""
+        if not tables:
+            return
         columns = sorted(
-            {pair for pairs in _COVERAGE_COLUMNS.values() for pair in pairs}
-            | {(fact, column) for fact, column in _SOURCE_COVERAGE.values()}
+            pair
+            for table in tables
+            for pair in _COVERAGE_COLUMNS.get(table, ((table, _COVERED_COLUMN[table]),))
         )
         queries = self._queries(state, mode)
         frame = _fetch(self.backend, queries.coverage(columns, since))
@@ -394,7 +403,7 @@ class KpiEngine:
                 instants // 86_400_000_000 + _EPOCH,
                 queries.local_days(frame["store_id"], instants),
             )
-        for covered_table in {fact for fact, _ in _SOURCE_COVERAGE.values()}:
+        for covered_table in tables:
             pairs = _COVERAGE_COLUMNS.get(covered_table, ((covered_table, ""),))
             rows = np.isin(facts, [fact for fact, _ in pairs])
             found = dict(state.coverage.get(covered_table, {}))
@@ -426,8 +435,8 @@ class KpiEngine:
                 state.frames[source] = {
                     name: np.concatenate([old[name][keep], frame[name]]) for name in old
                 }
-        if state.coverage:  # facts before the change are unchanged: extend what is known
-            self._load_coverage(state, mode, changed_since)
+        # Facts before the change are unchanged: extend what is known.
+        self._load_coverage(state, mode, changed_since, set(state.coverage))
         state.changed_from = from_day.toordinal()
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
@@ -723,7 +732,8 @@ class _Evaluator:
     def _covered(self, table: str, mode: str) -> npt.NDArray[np.bool_]:
         """(instance, store): the store has facts of ``table`` around the period."""
         self.engine.cube_state(mode, self.instances, self.stores, with_cubes=False)
-        coverage = self.engine.coverage(mode, table)
+        wanted = {_SOURCE_COVERAGE[source][0] for source in self.sources}
+        coverage = self.engine.coverage(mode, table, wanted)
         firsts = np.array(
             [coverage.get(s.store_id, (dt.date.max.toordinal(), 0))[0] for s in self.stores]
         )

@@ -79,6 +79,7 @@ class OrderCube:
         self._synced = False
         self._orphans = False
         self.cube_table = CUBE_TABLE
+        self._derived: dict[str, ir.Table] = {}
         # Bumped whenever this object changes the cube, so the daily cube knows to look.
         self.generation = 0
 
@@ -89,7 +90,14 @@ class OrderCube:
             return self._orders_with_sums(
                 self.fact_table("orders"), self._line_sums(self.fact_table("order_lines"))
             )
-        return self.backend.table(CUBE_TABLE, database=self.database)
+        return self.derived(CUBE_TABLE)
+
+    def derived(self, name: str) -> ir.Table:
+        """A derived table of the cube's family, looked up once (each lookup asks the
+        backend for its schema; a rebuilt table keeps its columns)."""
+        if name not in self._derived:
+            self._derived[name] = self.backend.table(name, database=self.database)
+        return self._derived[name]
 
     # -- keeping in step -------------------------------------------------------------
     def sync(self, *, force: bool = False) -> SyncResult:
@@ -158,7 +166,7 @@ class OrderCube:
                 t = self.fact_table(fact)
                 parts.append(t.filter(t.batch_id.isin(ids)).select(*_KEY))
         keys = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
-        cube = self.backend.table(CUBE_TABLE, database=self.database)
+        cube = self.derived(CUBE_TABLE)
         if whole_stores:
             orders = cube.semi_join(keys.select("store_id").distinct(), "store_id")
         else:
