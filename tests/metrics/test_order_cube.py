@@ -14,7 +14,7 @@ from kpi_facts import FACTS, STORES, T, _line, _order, load_facts, make_engine
 
 from lianxing.domain.kpi import KpiMatrix, Scope
 from lianxing.domain.periods import parse_period
-from lianxing.metrics.engine import KpiEngine
+from lianxing.metrics.engine import KpiEngine, KpiRequestError
 from lianxing.metrics.loader import load_catalog
 from lianxing.metrics.order_cube import OrderCube
 from lianxing.warehouse import Warehouse
@@ -126,3 +126,21 @@ def test_refresh_reaches_back_to_the_order_day_of_a_new_refund(warehouse: Wareho
     load_facts(warehouse, {"refunds": [refund]}, batch="refunds-2")
     after = engine.refresh(dt.datetime(2026, 11, 6))
     assert after.value("gmv_net", OCT, S1) == pytest.approx(100 - 30 - 10)
+
+
+def test_a_refresh_told_which_tables_changed_rereads_only_their_cubes(
+    warehouse: Warehouse,
+) -> None:
+    load_facts(warehouse, FACTS)
+    engine = make_engine(warehouse)
+    assert _values(_october(engine)) == pytest.approx((100, 3, 7))
+    load_facts(warehouse, A9, batch="day-2")
+    # Told that only ad data changed, the refresh keeps the order cubes it has: A9 unseen.
+    assert _values(engine.refresh(dt.datetime(2026, 10, 20), ["ad_daily"])) == pytest.approx(
+        (100, 3, 7)
+    )
+    told = engine.refresh(dt.datetime(2026, 10, 20), ["orders", "order_lines"])
+    assert _values(told) == pytest.approx((125, 4, 8))
+    assert _values(told) == _values(_october(make_engine(warehouse)))
+    with pytest.raises(KpiRequestError, match="unknown fact table order"):
+        engine.refresh(dt.datetime(2026, 10, 20), ["order"])

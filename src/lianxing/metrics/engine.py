@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.kpi import (
     MEASURES,
     NO_DATA,
@@ -119,6 +120,21 @@ _MEASURE_SOURCES: dict[str, tuple[str, ...]] = {
     "cogs_amount": ("cogs", "order_days"),
 }
 _COVERED_COLUMN = dict(_SOURCE_COVERAGE.values())
+_ORDER_TABLES = ("orders", "order_lines")
+# The fact tables each cube source reads (a refresh re-reads a source only if one changed).
+_SOURCE_READS: dict[str, tuple[str, ...]] = {
+    "order_days": _ORDER_TABLES,
+    "refund_rd": ("refunds",),
+    "refund_od": ("refunds", *_ORDER_TABLES),
+    "return_rd": ("returns",),
+    "return_od": ("returns", *_ORDER_TABLES),
+    "due": ("orders",),
+    "shipped": ("orders",),
+    "ads": ("ad_daily",),
+    "traffic": ("traffic_daily",),
+    "fees": ("fees",),
+    "cogs": ("cogs", *_ORDER_TABLES),
+}
 _COVERAGE_COLUMNS = {
     "orders": (("orders", "purchase_ts"), ("refunds", "refund_ts"), ("returns", "return_ts")),
 }
@@ -206,17 +222,23 @@ class KpiEngine:
         self._last = request
         return self._compute(request)
 
-    def refresh(self, changed_since: dt.datetime) -> KpiMatrix:
+    def refresh(self, changed_since: dt.datetime, tables: Iterable[str] | None = None) -> KpiMatrix:
         """Recompute the last matrix after facts from ``changed_since`` (naive UTC) on changed.
 
         Only cube days from the change on are queried again (reaching back to the order day
-        of new refunds and returns); facts before that are assumed unchanged.
+        of new refunds and returns); facts before that are assumed unchanged. ``tables``:
+        the fact tables that changed, where the caller knows (an import knows what it
+        wrote); cubes that read none of them are kept as they are.
         """
         if self._last is None:
             raise KpiRequestError("nothing to refresh: compute a matrix first")
+        changed = None if tables is None else set(tables)
+        unknown = (changed or set()) - set(FACT_TABLES)
+        if unknown:
+            raise KpiRequestError(f"unknown fact table {', '.join(sorted(unknown))}")
         self.order_cube.sync(force=True)
         for mode, state in self._cubes.items():
-            self._refresh_cubes(mode, state, changed_since)
+            self._refresh_cubes(mode, state, changed_since, changed)
         return self._compute(self._last)
 
     # -- request handling --------------------------------------------------------------
@@ -419,15 +441,27 @@ class KpiEngine:
                 found[store_id] = (min(known[0], first_day), max(known[1], last_day))
             state.coverage[covered_table] = found
 
-    def _refresh_cubes(self, mode: str, state: _CubeState, changed_since: dt.datetime) -> None:
+    def _refresh_cubes(
+        self,
+        mode: str,
+        state: _CubeState,
+        changed_since: dt.datetime,
+        changed: set[str] | None,
+    ) -> None:
+        def touched(reads: Iterable[str]) -> bool:
+            return changed is None or not changed.isdisjoint(reads)
+
         since_day = (changed_since - dt.timedelta(days=1)).date()
-        reach_back = self._earliest_order_touched(changed_since)
+        reach_back = (
+            self._earliest_order_touched(changed_since) if touched(("refunds", "returns")) else None
+        )
         from_day = max(min(since_day, reach_back) if reach_back else since_day, state.window.first)
         if from_day >= state.window.end:
             return
-        if state.frames:
+        stale = {source for source in state.frames if touched(_SOURCE_READS[source])}
+        if stale:
             fresh = self._query_cubes(
-                self._queries(state, mode, Window(from_day, state.window.end)), set(state.frames)
+                self._queries(state, mode, Window(from_day, state.window.end)), stale
             )
             for source, frame in fresh.items():
                 old = state.frames[source]
@@ -436,7 +470,12 @@ class KpiEngine:
                     name: np.concatenate([old[name][keep], frame[name]]) for name in old
                 }
         # Facts before the change are unchanged: extend what is known.
-        self._load_coverage(state, mode, changed_since, set(state.coverage))
+        covered = {
+            table
+            for table in state.coverage
+            if touched(fact for fact, _ in _COVERAGE_COLUMNS.get(table, ((table, ""),)))
+        }
+        self._load_coverage(state, mode, changed_since, covered)
         state.changed_from = from_day.toordinal()
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
