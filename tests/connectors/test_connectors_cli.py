@@ -60,5 +60,11 @@ def test_connect_sync_and_status(workspace: Workspace, tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     [row] = json.loads(shown.stdout)["connections"]
     assert row["status"] == "active" and row["account"]["shop_id"] == SHOP
-    assert {s["stream"] for s in row["streams"]} == {"orders", "finances", "returns", "listings"}
+    assert {s["stream"] for s in row["streams"]} == {
+        "orders",
+        "finances",
+        "returns",
+        "listings",
+        "ads",
+    }
     assert all(s["lag_seconds"] is not None and s["lag_seconds"] < 600 for s in row["streams"])

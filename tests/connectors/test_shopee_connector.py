@@ -13,7 +13,7 @@ import urllib.parse
 from decimal import Decimal
 
 import pytest
-from fake_platforms.shopee import FakeShopee, make_items, make_orders, shopee_sign
+from fake_platforms.shopee import FakeShopee, make_ads, make_items, make_orders, shopee_sign
 from helpers import add_store, fact_counts
 from kpis import store_kpis
 
@@ -112,7 +112,13 @@ def test_sync_end_to_end(workspace: Workspace) -> None:
     assert Decimal(gmv) == Decimal("2184.00")  # 48 x (25.50 + 2 x 10.00)
     [status] = sync_status(workspace, store)
     assert status["status"] == "active"
-    assert {s["stream"] for s in status["streams"]} == {"orders", "finances", "returns", "listings"}
+    assert {s["stream"] for s in status["streams"]} == {
+        "orders",
+        "finances",
+        "returns",
+        "listings",
+        "ads",
+    }
     assert all(s["last_error"] is None and not s["in_progress"] for s in status["streams"])
 
 
@@ -206,3 +212,119 @@ def test_items_become_a_listings_snapshot(workspace: Workspace) -> None:
     } == {"active": (40, Decimal("200.00")), "inactive": (20, Decimal("100.00"))}
     assert fact_counts(workspace, "listings", store) == (66, 66)
     assert store_kpis(workspace, store, f"{day:%Y-%m}", "live_skus") == {"live_skus": 2 + 40}
+
+
+ADS_COLUMNS = (
+    "campaign_id", "ad_type", "campaign_name", "impressions", "clicks", "cost",
+    "attributed_sales", "attributed_orders", "attributed_units", "currency", "attribution_days",
+)  # fmt: skip
+
+
+def _ads(workspace: Workspace, store: int) -> dict[dt.date, tuple[object, ...]]:
+    t = workspace.warehouse.table("ad_daily")
+    rows = t.filter(t.store_id == store).to_pyarrow().to_pylist()
+    return {r["date"]: tuple(r[c] for c in ADS_COLUMNS) for r in rows}
+
+
+def _ad_row(
+    impressions: int, clicks: int, cost: str, sales: str, orders: int
+) -> tuple[object, ...]:
+    """An ``ad_daily`` row of the fake's shop totals (4 units a day, 7-day attribution)."""
+    totals = ("all_cpc_ads", "shopee_cpc", "All CPC ads (shop total)")
+    return (*totals, impressions, clicks, Decimal(cost), Decimal(sales), orders, 4, "MYR", 7)
+
+
+def test_ads_become_ad_daily_in_shop_local_days(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = add_store(workspace, "shopee", "MY", "shopee my")
+    # Ads every day from 09-15 (day n = 0) to 10-21 (n = 36); see make_ads for the figures.
+    fake = FakeShopee(
+        limits={"*": (10.0 * SCALE, 10)}, ads={SHOP: make_ads(dt.date(2026, 9, 15), 37)}
+    )
+    with fake.running():
+        _authorise(workspace, fake, store)
+        # 17:00 UTC on 10-20 is 01:00 on 10-21 in Kuala Lumpur: the shop's today is 10-21.
+        monkeypatch.setattr("lianxing.ingest.sync.utcnow", lambda: dt.datetime(2026, 10, 20, 17))
+        fake.today = dt.date(2026, 10, 21)
+        fake.throttle_next(1, retry_after=0.2)
+        fake.expire_tokens_after(1)
+        [result] = sync_store(
+            workspace, store, dt.date(2026, 9, 23), streams=["ads"], options=OPTIONS
+        )
+        first = _ads(workspace, store)
+        # Attribution moves for 7 days: 10-18's broad GMV grows from 69.50 to 80.00.
+        fake.ads[SHOP][dt.date(2026, 10, 18)]["broad_gmv"] = 80.0
+        monkeypatch.setattr("lianxing.ingest.sync.utcnow", lambda: dt.datetime(2026, 10, 22, 3))
+        fake.today = dt.date(2026, 10, 22)
+        [again] = sync_store(workspace, store, streams=["ads"], options=OPTIONS)
+    assert result.status == "succeeded" and again.status == "succeeded", result.as_json()
+    assert fake.bad_signatures == 0 and fake.violations == 0
+    assert result.throttled == 1 and result.token_refreshes == 1
+    asked = [
+        (r.query["start_date"], r.query["end_date"])
+        for r in fake.requests
+        if r.path == "/api/v2/ads/get_all_cpc_ads_daily_performance"
+    ]
+    # Shop-local days 09-23 .. 10-21 (the window is 09-23 00:00 .. 10-20 16:58 UTC): 28
+    # days, then 10-21 alone, asked from the day before (equal dates are refused); the
+    # throttled call and the one that met the expired token were repeated. The second run
+    # re-reads 7 days before the cursor: 10-14 00:58 .. 10-22 10:58 local.
+    assert asked == [
+        ("23-09-2026", "20-10-2026"),
+        ("23-09-2026", "20-10-2026"),
+        ("20-10-2026", "21-10-2026"),
+        ("20-10-2026", "21-10-2026"),
+        ("14-10-2026", "22-10-2026"),
+    ]
+    # 29 days (n = 8 .. 36); the days before the window (09-15 .. 09-22) are not read.
+    assert sorted(first) == [dt.date(2026, 9, 23) + n * DAY for n in range(29)]
+    assert first[dt.date(2026, 9, 23)] == _ad_row(1080, 28, "7.00", "32.00", 2)  # n = 8
+    assert first[dt.date(2026, 10, 18)] == _ad_row(1330, 53, "13.25", "69.50", 3)  # n = 33
+    assert first[dt.date(2026, 10, 21)] == _ad_row(1360, 56, "14.00", "74.00", 2)  # n = 36
+    final = _ads(workspace, store)
+    assert final[dt.date(2026, 10, 18)] == _ad_row(1330, 53, "13.25", "80.00", 3)
+    assert {d: r for d, r in final.items() if d != dt.date(2026, 10, 18)} == {
+        d: r for d, r in first.items() if d != dt.date(2026, 10, 18)
+    }
+    assert fact_counts(workspace, "ad_daily", store) == (29, 29)
+    # Over n = 8 .. 36 (sum of n = 638): cost 29 x 5 + 0.25 x 638; broad GMV 29 x 20 +
+    # 1.5 x 638 + 10.50 (direct GMV would be 29 x 10 + 638 = 928.00); orders 2 a day + 1
+    # on the 14 odd days.
+    t = workspace.warehouse.table("ad_daily")
+    mine = t.filter(t.store_id == store)
+    totals = (
+        mine.aggregate(
+            cost=mine.cost.sum(),
+            sales=mine.attributed_sales.sum(),
+            clicks=mine.clicks.sum(),
+            impressions=mine.impressions.sum(),
+            orders=mine.attributed_orders.sum(),
+            units=mine.attributed_units.sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    assert (Decimal(totals["cost"]), Decimal(totals["sales"])) == (
+        Decimal("304.50"),
+        Decimal("1547.50"),
+    )
+    assert (totals["clicks"], totals["impressions"], totals["orders"], totals["units"]) == (
+        1218,
+        35380,
+        72,
+        116,
+    )
+    # KPIs are reported in USD: MYR at 0.25 USD every day. October (10-01 .. 10-21, n = 16
+    # .. 36, sum of n = 546): spend 21 x 5 + 0.25 x 546 = 241.50 MYR; broad GMV 21 x 20 +
+    # 1.5 x 546 + 10.50 = 1249.50 MYR.
+    with workspace.warehouse.batch("fx", "manual") as writer:
+        rates = [
+            {"date": dt.date(2026, 9, 1) + n * DAY, "currency": "MYR", "rate_to_usd": 0.25}
+            for n in range(61)
+        ]
+        writer.append("fx_rates", rates)
+    kpis = store_kpis(workspace, store, "2026-10", "ad_spend", "ad_sales", "roas")
+    assert kpis["ad_spend"] == pytest.approx(241.50 * 0.25)
+    assert kpis["ad_sales"] == pytest.approx(1249.50 * 0.25)
+    assert kpis["roas"] == pytest.approx(1249.50 / 241.50)

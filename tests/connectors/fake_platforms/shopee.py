@@ -1,21 +1,28 @@
 """Fake Shopee Open Platform v2: auth, orders (list + detail), escrow, returns, products
-(item list, item base info, model list).
+(item list, item base info, model list), shop CPC ads daily performance.
 
 Every call is checked as Shopee does: ``timestamp`` within 5 minutes and ``sign`` =
 hex HMAC-SHA256(partner_key, partner_id + path + timestamp [+ access_token + shop_id]).
 Time ranges over 15 days are refused (``error_param``); ``get_order_list`` pages with a
 cursor, ``get_item_list`` with ``offset``/``next_offset`` (``item_status`` required,
 repeatable), the others with ``page_no``/``more``; ``get_item_base_info`` takes at most
-50 ids. An expired token is answered ``error = invalid_acceess_token`` (Shopee's
+50 ids. ``get_all_cpc_ads_daily_performance`` takes ``start_date``/``end_date`` as
+DD-MM-YYYY shop-local days and refuses what Shopee's doc page lists: equal dates, a start
+after the end, a range over one month, an end after the shop's today, a start over 6
+months back. An expired token is answered ``error = invalid_acceess_token`` (Shopee's
 spelling).
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import time
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +131,45 @@ def make_items(start: int, fillers: int) -> list[dict[str, Any]]:
     return items
 
 
+def make_ads(first: dt.date, days: int) -> dict[dt.date, dict[str, Any]]:
+    """Daily CPC ads totals for ``days`` days from ``first`` (day n = 0, 1, ...):
+    impression 1000 + 10n, clicks 20 + n, expense 5 + 0.25n, broad_gmv 20 + 1.5n,
+    broad_order 2 + n % 2, broad_item_sold 4; direct (advertised item only) figures
+    smaller: direct_gmv 10 + n, direct_order 1, direct_item_sold 1."""
+    found = {}
+    for n in range(days):
+        impression, clicks, expense, broad_gmv = 1000 + 10 * n, 20 + n, 5 + 0.25 * n, 20 + 1.5 * n
+        direct_gmv, broad_order = 10.0 + n, 2 + n % 2
+        found[first + dt.timedelta(days=n)] = {
+            "impression": impression,
+            "clicks": clicks,
+            "ctr": round(100 * clicks / impression, 2),
+            "direct_order": 1,
+            "broad_order": broad_order,
+            "direct_conversions": round(100 / clicks, 2),
+            "broad_conversions": round(100 * broad_order / clicks, 2),
+            "direct_item_sold": 1,
+            "broad_item_sold": 4,
+            "direct_gmv": direct_gmv,
+            "broad_gmv": broad_gmv,
+            "expense": expense,
+            "cost_per_conversion": round(expense / broad_order, 2),
+            "direct_roas": round(direct_gmv / expense, 2),
+            "broad_roas": round(broad_gmv / expense, 2),
+        }
+    return found
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months earlier (the month's last day if shorter)."""
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
 def shopee_sign(key: str, *parts: Any) -> str:
     return hmac.new(key.encode(), "".join(map(str, parts)).encode(), hashlib.sha256).hexdigest()
 
@@ -135,6 +181,9 @@ class FakeShopee(FakePlatform):
     page_size: int = 100
     orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # shop → orders
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # shop → items
+    ads: dict[str, dict[dt.date, dict[str, Any]]] = field(default_factory=dict)  # shop → days
+    timezone: str = "Asia/Kuala_Lumpur"  # the shops' (ads dates are shop-local days)
+    today: dt.date | None = None  # the shops' today; None: the clock's
     codes: dict[str, str] = field(default_factory=dict)  # code → shop id
     token_shop: dict[str, str] = field(default_factory=dict)
     refresh_shop: dict[str, str] = field(default_factory=dict)
@@ -386,4 +435,35 @@ class FakeShopee(FakePlatform):
                 ],
                 "model": [{**m, "tier_index": [n]} for n, m in enumerate(models)],
             }
+        )
+
+    def _ads_get_all_cpc_ads_daily_performance(self, q: dict[str, str], shop: str) -> Reply:
+        texts = [q.get("start_date", ""), q.get("end_date", "")]
+        try:
+            if not all(re.fullmatch(r"\d\d-\d\d-\d{4}", t) for t in texts):
+                raise ValueError(texts)
+            start, end = (dt.datetime.strptime(t, "%d-%m-%Y").date() for t in texts)
+        except ValueError:
+            return self._error(400, "error_param", "start_date, end_date: DD-MM-YYYY")
+        today = self.today or dt.datetime.now(zoneinfo.ZoneInfo(self.timezone)).date()
+        refused = (
+            (start == end, "ads.performance.error_same_start_end_dates"),
+            (start > end, "ads.performance.error_start_later_than_end"),
+            (end > today, "ads.performance.error_date_in_future"),
+            (start < _months_before(today, 6), "ads.performance.error_date_too_old"),
+            (_months_before(end, 1) > start, "ads.performance.error_date_range_too_long"),
+        )
+        for wrong, error in refused:
+            if wrong:
+                return self._error(400, error, f"{q['start_date']}..{q['end_date']}")
+        days = sorted(d for d in self.ads.get(shop, {}) if start <= d <= end)
+        return json_reply(
+            200,
+            {
+                "request_id": "r",
+                "error": "",
+                "message": "",
+                "warning": "",
+                "response": [{"date": f"{d:%d-%m-%Y}", **self.ads[shop][d]} for d in days],
+            },
         )

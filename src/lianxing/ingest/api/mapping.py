@@ -15,11 +15,13 @@ import dataclasses
 import datetime as dt
 import json
 import tempfile
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lianxing.domain.facts import ListingStatus
+from lianxing.ingest.api.base import Window
 from lianxing.ingest.files.base import FactChunk, ImportContext, ReportFormat
 from lianxing.ingest.files.marketplace import FactRows, Node
 from lianxing.ingest.files.problems import ProblemLog
@@ -57,6 +59,24 @@ def map_payloads(
     """Facts from API response bodies (a JSON array of envelopes, as a saved file holds)."""
     data = json.dumps(list(payloads), ensure_ascii=False).encode()
     return map_document(fmt, data, name if name.endswith(".json") else f"{name}.json", template)
+
+
+# -- the store's local days -----------------------------------------------------------------
+# Windows are naive UTC; platforms that take calendar days (reports, ads performance) and the
+# KPIs (periods cut in the marketplace's local days) count in the store's time zone.
+
+TICK = dt.timedelta(microseconds=1)  # a window's end is exclusive: its last moment is end - TICK
+
+
+def local_day(moment: dt.datetime, timezone: str) -> dt.date:
+    """The calendar day in ``timezone`` (the store's) of a naive-UTC moment."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
+def window_days(window: Window, timezone: str) -> tuple[dt.date, dt.date]:
+    """The first and the last day in ``timezone`` that ``window`` touches."""
+    last = max(window.start, window.end - TICK)
+    return local_day(window.start, timezone), local_day(last, timezone)
 
 
 # -- listings snapshots ---------------------------------------------------------------------
