@@ -359,7 +359,7 @@ def test_returns_listings_and_account_health_reports(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = add_store(workspace, "amazon", "US", "api")
-    _freeze_now(monkeypatch, dt.datetime(2026, 10, 3, 12, 0))
+    _freeze_now(monkeypatch, dt.datetime(2026, 10, 4, 5, 0))  # 22:00 PDT on 10-03
     fake = FakeAmazonSP(
         limits=published_limits(SCALE),
         report_contents={
@@ -416,7 +416,8 @@ def test_returns_listings_and_account_health_reports(
         (r["sku"], r["snapshot_date"], r["status"], r["platform_item_id"], r["price"])
         for r in _facts(workspace, "listings", store)
     ]
-    snapshot = dt.date(2026, 10, 3)  # the day the window ends (11:58 UTC)
+    # The store's day when the window ends: 04:58 UTC on 10-04 is 21:58 PDT on 10-03.
+    snapshot = dt.date(2026, 10, 3)
     assert listings == [
         ("SKU-A", snapshot, "active", "B000000001", Decimal("19.9900")),
         ("SKU-B", snapshot, "inactive", "B000000002", Decimal("14.9900")),

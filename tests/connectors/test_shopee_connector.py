@@ -162,7 +162,9 @@ def test_crash_mid_sync_resumes_without_gap_or_duplicate(workspace: Workspace) -
 
 # Mapping and paging do not depend on the backend (the end-to-end tests cover both).
 @pytest.mark.parametrize("workspace_settings", ["sqlite"], indirect=True)
-def test_items_become_a_listings_snapshot(workspace: Workspace) -> None:
+def test_items_become_a_listings_snapshot(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = add_store(workspace, "shopee", "MY", "shopee my")
     fake = FakeShopee(
         limits={"*": (10.0 * SCALE, 10)}, page_size=60, items={SHOP: make_items(START, 60)}
@@ -171,7 +173,10 @@ def test_items_become_a_listings_snapshot(workspace: Workspace) -> None:
         _authorise(workspace, fake, store)
         fake.throttle_next(1, retry_after=0.2)
         fake.expire_tokens_after(2)
+        # 17:00 and 18:00 UTC on 10-20 are 01:00 and 02:00 on 10-21 in Kuala Lumpur.
+        monkeypatch.setattr("lianxing.ingest.sync.utcnow", lambda: dt.datetime(2026, 10, 20, 17))
         [result] = sync_store(workspace, store, streams=["listings"], options=OPTIONS)
+        monkeypatch.setattr("lianxing.ingest.sync.utcnow", lambda: dt.datetime(2026, 10, 20, 18))
         [again] = sync_store(workspace, store, streams=["listings"], options=OPTIONS)
     assert result.status == "succeeded" and again.status == "succeeded", result.as_json()
     assert fake.bad_signatures == 0 and fake.violations == 0
@@ -183,10 +188,9 @@ def test_items_become_a_listings_snapshot(workspace: Workspace) -> None:
     assert fake.count("product/get_item_base_info") == 3 + 1 + 3
     assert fake.count("product/get_model_list") == 1 + 1
     assert result.streams[0].records == 64
-    end, end_again = result.streams[0].window_end, again.streams[0].window_end
-    assert end is not None and end_again is not None
-    day = end.date()
-    assert end_again.date() == day  # (a run across midnight would differ)
+    # Both snapshots are the shop's day 10-21 (not the UTC day 10-20): the second replaces
+    # the first.
+    day = dt.date(2026, 10, 21)
     t = workspace.warehouse.table("listings")
     rows = {
         r["sku"]: r

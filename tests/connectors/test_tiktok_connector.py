@@ -391,20 +391,24 @@ def _finance_pages_resumed(workspace: Workspace, store: int) -> list[Page]:
 
 
 @SQLITE_ONLY
-def test_products_become_a_listings_snapshot(workspace: Workspace) -> None:
+def test_products_become_a_listings_snapshot(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = add_store(workspace, "tiktok", "US", "tiktok us")
     fake = _shop_fake(page_size=4)
     with fake.running():
         _authorise(workspace, fake, store, "7494")
+        # 03:00 and 04:00 UTC on 10-20 are 20:00 and 21:00 PDT on 10-19.
+        monkeypatch.setattr("lianxing.ingest.sync.utcnow", lambda: dt.datetime(2026, 10, 20, 3))
         [result] = sync_store(workspace, store, streams=["listings"], options=OPTIONS)
+        monkeypatch.setattr("lianxing.ingest.sync.utcnow", lambda: dt.datetime(2026, 10, 20, 4))
         [again] = sync_store(workspace, store, streams=["listings"], options=OPTIONS)
     assert result.status == "succeeded" and again.status == "succeeded", result.as_json()
     assert fake.count("SearchProducts") == 2 + 2  # 6 products, 4 a page, each run
     assert fake.bad_signatures == 0
-    end, end_again = result.streams[0].window_end, again.streams[0].window_end
-    assert end is not None and end_again is not None
-    day = end.date()
-    assert end_again.date() == day  # (a run across midnight would differ)
+    # Both snapshots are the store's day 10-19 (not the UTC day 10-20): the second replaces
+    # the first.
+    day = dt.date(2026, 10, 19)
     created = UTC(2026, 9, 1)
     columns = ("sku", "snapshot_date", "platform_item_id", "title", "status", "created_ts", "price")
     # TT-B is out of stock: inactive like Amazon's out-of-stock offers; the draft (TT-E)

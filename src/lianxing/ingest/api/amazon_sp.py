@@ -25,7 +25,8 @@ Streams:
   of ``list_streams`` and, if asked for by name, reads nothing.
 * ``returns``, ``listings``, ``account_health``: requested reports (create → poll →
   document → download, gzip or not) through the FBA returns, listings and account health
-  importers; a listings snapshot is dated the day the window ends.
+  importers; a listings snapshot is dated the store's local day when it is requested
+  (``mapping.snapshot_context``).
 * ``sales_traffic``: ``GET_SALES_AND_TRAFFIC_REPORT`` (JSON), one report per
   marketplace-local day, its ASIN rows through the Business Report importer →
   ``traffic_daily`` (sessions, page views per SKU and day).
@@ -59,7 +60,7 @@ from lianxing.ingest.api.base import (
 )
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec
 from lianxing.ingest.api.lwa import LoginWithAmazon
-from lianxing.ingest.api.mapping import map_document, map_payloads
+from lianxing.ingest.api.mapping import map_document, map_payloads, snapshot_context
 from lianxing.ingest.files.amazon.common import FULFILLMENT_CHANNEL, ORDER_STATUS
 from lianxing.ingest.files.base import FactChunk, ImportContext
 from lianxing.ingest.files.marketplace import ApiPayloadFormat, FactRows, Node, OrderCounter
@@ -496,8 +497,8 @@ class AmazonSellingPartner(LoginWithAmazon):
         if content is None:
             yield Page([], None)
             return
-        if format_id == "amazon.listings":  # a snapshot, dated the day the window ends
-            ctx = dataclasses.replace(ctx, period_to=window.end.date())
+        if format_id == "amazon.listings":  # a snapshot, dated the store's local day
+            ctx = snapshot_context(ctx, window)
         chunks, rows = map_document(format_id, content, f"{report_type}-{report_id}", ctx)
         yield Page(chunks, None, rows)
 

@@ -33,12 +33,12 @@ position saved after each page is that offset or page):
   ``ReverseOrderLineModifiedTimeRange{Start,End}`` (ms), ``page_no``/``page_size`` against
   ``result.total`` → returns and refunds (``lazada_formats.LazadaReverseOrders``).
 * ``listings``: ``GetProducts`` (``/products/get``, ``filter=all``, ``limit`` ≤ 50) → one
-  listing per seller SKU on the snapshot date, the window's last day in the venture's
-  time (``lazada_formats.LazadaProducts``). Every run reads the whole catalogue, not
-  ``update_after``: a snapshot holds every listing, or "live SKUs" would count only the
-  changed ones. GetProducts refuses an ``offset`` beyond 10000: a larger catalogue
-  (``total_products`` on the first page) fails before anything is written, rather than
-  leaving a partial snapshot.
+  listing per seller SKU on the snapshot date, the store's local day when it is taken
+  (``mapping.snapshot_context``; ``lazada_formats.LazadaProducts``). Every run reads the
+  whole catalogue, not ``update_after``: a snapshot holds every listing, or "live SKUs"
+  would count only the changed ones. GetProducts refuses an ``offset`` beyond 10000: a
+  larger catalogue (``total_products`` on the first page) fails before anything is
+  written, rather than leaving a partial snapshot.
 
 Lazada publishes no per-call limit in the reference; the bucket (10 requests/s per
 seller, every call) is an assumption, as for Shopee.
@@ -46,7 +46,6 @@ seller, every call) is an assumption, as for Shopee.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -54,7 +53,6 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -74,7 +72,7 @@ from lianxing.ingest.api.base import (
 )
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec, json_of
 from lianxing.ingest.api.lazada_formats import PRODUCTS, REVERSE_ORDERS, TRANSACTIONS
-from lianxing.ingest.api.mapping import map_payloads
+from lianxing.ingest.api.mapping import TICK, local_day, map_payloads, snapshot_context
 from lianxing.ingest.files.base import FactChunk, ImportContext, ReportFormat
 from lianxing.platforms.catalog import load_catalog
 
@@ -318,7 +316,6 @@ class Lazada(Connector):
     def _transactions(
         self, window: Window, position: Mapping[str, Any], ctx: ImportContext
     ) -> Iterator[Page]:
-        zone = ZoneInfo(ctx.timezone)
         limit = self.page_limits["finances"]
         resume = position.get("slice_start")
         offset = int(position.get("offset", 0))
@@ -329,9 +326,9 @@ class Lazada(Connector):
                     "QueryTransactionDetails",
                     "/finance/transaction/details/get",
                     {
-                        "start_time": local_day(piece.start, zone).isoformat(),
+                        "start_time": local_day(piece.start, ctx.timezone).isoformat(),
                         # end_time is a day included; the window's end is exclusive.
-                        "end_time": local_day(piece.end - TICK, zone).isoformat(),
+                        "end_time": local_day(piece.end - TICK, ctx.timezone).isoformat(),
                         "offset": str(offset),
                         "limit": str(limit),
                     },
@@ -372,9 +369,7 @@ class Lazada(Connector):
     def _products(
         self, window: Window, position: Mapping[str, Any], ctx: ImportContext
     ) -> Iterator[Page]:
-        # One snapshot per run: the window's last day where the store sells.
-        snapshot = local_day(window.end - TICK, ZoneInfo(ctx.timezone))
-        ctx = dataclasses.replace(ctx, period_to=snapshot)
+        ctx = snapshot_context(ctx, window)  # one snapshot per run, one day
         limit = self.page_limits["listings"]
         offset = int(position.get("offset", 0))
         while True:
@@ -400,7 +395,6 @@ class Lazada(Connector):
                 return
 
 
-TICK = dt.timedelta(microseconds=1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -418,11 +412,6 @@ def _facts(
 def unix_ms(moment: dt.datetime) -> int:
     """Unix milliseconds of a naive-UTC moment."""
     return (moment.replace(tzinfo=dt.UTC) - EPOCH) // dt.timedelta(milliseconds=1)
-
-
-def local_day(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
-    """The calendar day, where the store sells, of a naive-UTC moment."""
-    return moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
 
 
 def _next_position(piece: Window, window: Window, *, offset: int) -> dict[str, Any] | None:

@@ -39,7 +39,7 @@ its local midnight, in UTC. Amounts are in the store's currency (the call names 
   line's last change. Cancellations (``CANCEL``) are the orders' own status, not refunds.
 
 **Products** (``/products/get``: ``data.products[]`` with ``skus[]``) → one ``listings``
-row per seller SKU on the snapshot date (``ImportContext.period_to``): active when both
+row per seller SKU on the snapshot date (``mapping.snapshot_date``): active when both
 the SKU and its product are active and the SKU has sellable stock (``Available``, else
 ``quantity``: an active offer out of stock is inactive, as in Amazon's listings report);
 suppressed when the product is suspended or rejected or the SKU is listed in
@@ -55,6 +55,7 @@ from decimal import Decimal
 from typing import Final
 
 from lianxing.domain.facts import ListingStatus
+from lianxing.ingest.api.mapping import snapshot_date
 from lianxing.ingest.files.marketplace import (
     ApiPayloadFormat,
     FactRows,
@@ -294,9 +295,7 @@ class LazadaProducts(_LazadaPayloads):
             self._read_product(product.at(counter.next()), facts)
 
     def _read_product(self, product: Node, facts: FactRows) -> None:
-        snapshot = product.ctx.period_to
-        if snapshot is None:
-            raise ValueError("lazada products: the snapshot date (period_to) is not set")
+        snapshot = snapshot_date(product.ctx)
         product_status = (product.text("status") or "").lower()
         attributes = product.child("attributes")
         title = attributes.text("name") if attributes else None

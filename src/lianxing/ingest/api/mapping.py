@@ -81,13 +81,27 @@ def window_days(window: Window, timezone: str) -> tuple[dt.date, dt.date]:
 
 # -- listings snapshots ---------------------------------------------------------------------
 # A listings stream is a snapshot, not an increment: the KPIs count the listings of the
-# latest snapshot in a period (``live_skus``), so each run reads every listing and dates
-# them all with one day, as the listings report importers date a file by ``period_to``.
+# latest snapshot in a period (``live_skus``), periods being cut in the marketplace's local
+# days, so each run reads every listing and dates them all with one day: the store's local
+# day when the snapshot was taken. Every connector dates its snapshots here.
 
 
-def snapshot_context(template: ImportContext, day: dt.date) -> ImportContext:
-    """``template`` dating listing snapshots ``day`` (read by the formats as ``period_to``)."""
-    return dataclasses.replace(template, period_to=day)
+def snapshot_day(window: Window, timezone: str) -> dt.date:
+    """The day a snapshot read by the run of ``window`` is dated: the store's local day
+    (``timezone``) of the window's last moment. The run reads the listings right after
+    that moment; the window, not the clock, so that a resumed run keeps the day."""
+    return window_days(window, timezone)[1]
+
+
+def snapshot_context(template: ImportContext, window: Window) -> ImportContext:
+    """``template`` dating listing snapshots on ``snapshot_day`` (read as ``period_to``)."""
+    return dataclasses.replace(template, period_to=snapshot_day(window, template.timezone))
+
+
+def snapshot_date(ctx: ImportContext) -> dt.date:
+    """The day a format dates its listings: the context's ``period_to`` (the connector's
+    ``snapshot_context``, or ``--to`` for a file), else today where the store sells."""
+    return ctx.period_to or local_day(dt.datetime.now(dt.UTC).replace(tzinfo=None), ctx.timezone)
 
 
 def listing_status(
@@ -124,13 +138,13 @@ def add_listing(
     title: str,
     prices: tuple[str, ...],
 ) -> None:
-    """One ``listings`` row on the snapshot day (the context's ``period_to``, else today in
-    UTC): title and creation time from ``listing``, the price (the first of ``prices``
-    present) and its currency from ``offer``."""
+    """One ``listings`` row on the snapshot day (``snapshot_date``): title and creation
+    time from ``listing``, the price (the first of ``prices`` present) and its currency
+    from ``offer``."""
     facts.add(
         "listings",
         sku=sku,
-        snapshot_date=listing.ctx.period_to or dt.datetime.now(dt.UTC).date(),
+        snapshot_date=snapshot_date(listing.ctx),
         platform_item_id=platform_item_id,
         title=listing.text(title),
         status=status,

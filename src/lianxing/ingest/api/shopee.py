@@ -538,8 +538,8 @@ class Shopee(Connector):
     def _listings(
         self, window: Window, position: Mapping[str, Any], ctx: ImportContext
     ) -> Iterator[Page]:
-        """Every listed item, dated the window's last day (UTC); resumes at an offset."""
-        snapshot = snapshot_context(ctx, window.end.date())
+        """Every listed item, dated the store's local day; resumes at an offset."""
+        snapshot = snapshot_context(ctx, window)
         statuses = [("item_status", status) for status in LISTED_STATUSES]
         offset = int(position.get("offset", 0) or 0)
         while True:

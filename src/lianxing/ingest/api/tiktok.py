@@ -632,8 +632,8 @@ class TikTokShop(Connector):
     def _listings(
         self, window: Window, position: Mapping[str, Any], ctx: ImportContext
     ) -> Iterator[Page]:
-        """Every product (no time filter: a snapshot), dated the window's last day (UTC)."""
-        snapshot = snapshot_context(ctx, window.end.date())
+        """Every product (no time filter: a snapshot), dated the store's local day."""
+        snapshot = snapshot_context(ctx, window)
         search = RequestSpec(
             "POST", "/product/202309/products/search", {"page_size": str(PAGE_SIZE)}, content=b"{}"
         )
