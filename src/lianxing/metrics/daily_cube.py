@@ -112,7 +112,7 @@ class DailyOrderCube:
         stale_ids = {s.store_id for s in stale}
         touched = [s for sid, s in wanted.items() if sid in dirty and sid not in stale_ids]
         if stale or touched:
-            with cube.transaction():
+            with cube.bounded_memory(), cube.transaction():
                 if stale:
                     self._recompute(stale, None)
                     ids = _id_list(s.store_id for s in stale)

@@ -182,8 +182,9 @@ class OrderCube:
         # In purchase order: a refresh reads the newest days, which zone maps then find.
         cube = self._orders_with_sums(orders, self._line_sums(lines)).order_by("purchase_ts")
         orphans = lines.select(*_KEY).anti_join(orders, list(_KEY)).limit(1).count()
-        self._orphans = bool(self.backend.execute(orphans))
-        with self._bounded_memory(), self.transaction():
+        with self.bounded_memory():  # the orphan check joins every line too
+            self._orphans = bool(self.backend.execute(orphans))
+        with self.bounded_memory(), self.transaction():
             self.execute(f"DROP TABLE IF EXISTS {self.name(CUBE_TABLE)}")
             self.execute(f"CREATE TABLE {self.name(CUBE_TABLE)} AS {self.sql(cube)}")
             for derived in _DERIVED:
@@ -194,8 +195,8 @@ class OrderCube:
         return SyncResult("rebuilt", self._count())
 
     @contextmanager
-    def _bounded_memory(self) -> Iterator[None]:
-        """On DuckDB, build within ``DUCKDB_BUILD_MEMORY`` (spilling to disk beyond it); the
+    def bounded_memory(self) -> Iterator[None]:
+        """On DuckDB, work within ``DUCKDB_BUILD_MEMORY`` (spilling to disk beyond it); the
         connection is back on DuckDB's defaults afterwards (nothing in Lianxing sets the
         limit otherwise, and DuckDB shows only a rounded value that cannot be restored)."""
         if self.backend.name != "duckdb":
