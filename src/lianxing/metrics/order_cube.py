@@ -261,13 +261,30 @@ class OrderCube:
         line_ids = sorted(batch for fact, batch in batches if fact == "order_lines")
         new_orders = orders.filter(orders.batch_id.isin(order_ids or [""]))
         new_lines = lines.filter(lines.batch_id.isin(line_ids or [""]))
-        strays = new_lines.select(*_KEY).anti_join(new_orders, list(_KEY)).limit(1).count()
-        if self.backend.execute(strays):  # lines added to earlier orders
-            return None
-        rows = self._orders_with_sums(new_orders, self._line_sums(new_lines))
-        self.execute(f"INSERT INTO {self.name(CUBE_TABLE)} {self.sql(rows)}")
-        self._log_days(self.sql(new_orders.select("store_id", "purchase_ts")))
-        return SyncResult("appended", int(self.backend.execute(new_orders.count())))
+        # Each fact table is read once: the new lines' sums and the new cube rows are kept
+        # in temporary tables for the checks, the insert and the log that follow.
+        sums, rows = "lx_kpi_new_line_sums", "lx_kpi_new_orders"
+        try:
+            self.execute(f"DROP TABLE IF EXISTS {sums}")
+            self.execute(f"CREATE TEMP TABLE {sums} AS {self.sql(self._line_sums(new_lines))}")
+            new_sums = self.backend.table(sums)
+            self.execute(f"DROP TABLE IF EXISTS {rows}")
+            self.execute(
+                f"CREATE TEMP TABLE {rows} AS "
+                f"{self.sql(self._orders_with_sums(new_orders, new_sums))}"
+            )
+            strays = self.scalar(
+                f"SELECT count(*) FROM {sums} s WHERE NOT EXISTS (SELECT 1 FROM {rows} o "
+                "WHERE o.store_id = s.store_id AND o.order_id = s.order_id)"
+            )
+            if strays:  # lines added to earlier orders
+                return None
+            self.execute(f"INSERT INTO {self.name(CUBE_TABLE)} SELECT * FROM {rows}")
+            self._log_days(f"SELECT store_id, purchase_ts FROM {rows}")
+            return SyncResult("appended", self.scalar(f"SELECT count(*) FROM {rows}"))
+        finally:
+            for name in (sums, rows):
+                self.execute(f"DROP TABLE IF EXISTS {name}")
 
     def _log_days(self, orders_sql: str) -> None:
         """Note the stores and purchase instants of changed orders (``store_id``,
