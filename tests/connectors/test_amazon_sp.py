@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
 from helpers import DATA, add_store, sp_api_orders
 
+import lianxing.ingest.sync as sync_module
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.ingest.api.amazon_sp import AmazonSellingPartner
 from lianxing.ingest.api.base import Credentials
@@ -139,6 +141,18 @@ def test_authorisation_code_flow(workspace: Workspace) -> None:
             redirect_uri="https://app.example/cb",
         )
     assert view["status"] == "active" and view["account"]["seller_id"] == SELLER
+    # A callback more than an hour after the authorisation began is refused.
+    url = start_authorisation(
+        workspace, store, app_key=fake.client_id, app_secret=fake.client_secret
+    )
+    state = url.split("state=")[1].split("&")[0]
+    later = time.time() + sync_module.AUTHORISATION_TTL_SECONDS + 60
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        pytest.raises(ValueError, match="more than 60 minutes ago"),
+    ):
+        patch.setattr(sync_module.time, "time", lambda: later)
+        complete_authorisation(workspace, store, {"spapi_oauth_code": "c", "state": state})
     with workspace.session() as session:
         from lianxing.db.models_connectors import StoreConnection
 

@@ -34,6 +34,7 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
@@ -333,6 +334,23 @@ def _upsert_connection(
     return conn
 
 
+# An authorisation left unfinished this long is void: platforms' codes live minutes, and a
+# state that never expires could complete a grant long after the seller walked away.
+AUTHORISATION_TTL_SECONDS = 3600
+
+
+def _new_state() -> str:
+    """A random OAuth state that carries when it was issued (epoch seconds)."""
+    return f"{int(time.time())}.{secrets.token_urlsafe(24)}"
+
+
+def _state_expired(state: str) -> bool:
+    issued, sep, _ = state.partition(".")
+    if not sep or not issued.isdigit():  # issued before states carried a time
+        return False
+    return time.time() - int(issued) > AUTHORISATION_TTL_SECONDS
+
+
 def start_authorisation(
     workspace: Workspace,
     store_id: int,
@@ -347,7 +365,7 @@ def start_authorisation(
     actor: str = "cli",
 ) -> str:
     """Record a pending connection and return the URL the seller must open."""
-    state = secrets.token_urlsafe(24)
+    state = _new_state()
     with workspace.session() as session:
         store = _store(session, store_id)
         cls = _connector_class(store.platform, connector_id)
@@ -430,6 +448,12 @@ def complete_authorisation(
             raise SyncInputError(
                 "the callback's state does not match the authorisation started here "
                 "/ 回调 state 不匹配，请重新发起授权"
+            )
+        if expected and _state_expired(expected):
+            raise SyncInputError(
+                "this authorisation was started more than "
+                f"{AUTHORISATION_TTL_SECONDS // 60} minutes ago; start it again "
+                f"/ 授权发起已超过 {AUTHORISATION_TTL_SECONDS // 60} 分钟，请重新发起"
             )
         cls = get_connector(conn.connector)
         creds = _credentials(workspace, conn, store)
