@@ -182,6 +182,10 @@ class FactQueries:
         that join them to lines (COGS, sold SKUs)."""
         name = f"lx_orders_{uuid.uuid4().hex[:12]}"
         table = self.backend.create_table(name, self.orders(), temp=True)
+        if self.backend.name == "postgres":
+            # Autovacuum never analyses temporary tables; without statistics the join with
+            # every order line is planned as nested loops.
+            self.backend.raw_sql(f'ANALYZE "{name}"').close()
         try:
             yield table
         finally:

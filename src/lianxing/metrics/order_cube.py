@@ -190,6 +190,10 @@ class OrderCube:
             for derived in _DERIVED:
                 self.execute(f"DROP TABLE IF EXISTS {self.name(derived)}")
             self._write_fingerprint(fingerprint)
+        if self.backend.name == "postgres":
+            # A table made by CREATE TABLE AS has no statistics until autovacuum comes by;
+            # without them the planner joins refunds to it by nested loops (minutes).
+            self.execute(f"ANALYZE {self.name(CUBE_TABLE)}")
         self._synced = True
         self.generation += 1
         return SyncResult("rebuilt", self._count())
@@ -220,6 +224,7 @@ class OrderCube:
         name = "lx_kpi_touched_orders"
         self.execute(f"DROP TABLE IF EXISTS {name}")
         self.execute(f"CREATE TEMP TABLE {name} AS {self.sql(touched)}")
+        self._analyze(name)
         try:
             touched_table = self.backend.table(name)
             changed = self._orders_with_sums(
@@ -267,12 +272,14 @@ class OrderCube:
         try:
             self.execute(f"DROP TABLE IF EXISTS {sums}")
             self.execute(f"CREATE TEMP TABLE {sums} AS {self.sql(self._line_sums(new_lines))}")
+            self._analyze(sums)
             new_sums = self.backend.table(sums)
             self.execute(f"DROP TABLE IF EXISTS {rows}")
             self.execute(
                 f"CREATE TEMP TABLE {rows} AS "
                 f"{self.sql(self._orders_with_sums(new_orders, new_sums))}"
             )
+            self._analyze(rows)
             strays = self.scalar(
                 f"SELECT count(*) FROM {sums} s WHERE NOT EXISTS (SELECT 1 FROM {rows} o "
                 "WHERE o.store_id = s.store_id AND o.order_id = s.order_id)"
@@ -295,6 +302,11 @@ class OrderCube:
             f"INSERT INTO {dirty} SELECT store_id, min(purchase_ts), max(purchase_ts) "
             f"FROM ({orders_sql}) AS changed WHERE purchase_ts IS NOT NULL GROUP BY store_id"
         )
+
+    def _analyze(self, table: str) -> None:
+        """Statistics for a temporary table on PostgreSQL (autovacuum never visits them)."""
+        if self.backend.name == "postgres":
+            self.execute(f"ANALYZE {table}")
 
     def tables_exist(self, *tables: str) -> bool:
         schema = quote(self.database) if self.database else "current_schema()"

@@ -160,6 +160,12 @@ class BatchWriter:
         except BaseException:
             wh.execute("ROLLBACK")
             raise
+        if wh.dialect == "postgres" and not self.dry_run:
+            # Statistics after a bulk load, as autovacuum would later: a table without them
+            # is planned as if it had a handful of rows (nested loops over thousands).
+            for name, written in stats.items():
+                if written.new or written.updated:
+                    wh.execute(f"ANALYZE {wh.qualified(name)}")
         return stats
 
     def _deduplicated(self, table: FactTable, stage: str, data_cols: list[str]) -> str:
