@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 from fake_platforms.amazon_sp import FakeAmazonSP, published_limits
-from helpers import DATA, add_store, sp_api_orders
+from helpers import DATA, add_store, fact_counts, sp_api_orders
 
 import lianxing.ingest.sync as sync_module
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.ingest.api.amazon_sp import AmazonSellingPartner
 from lianxing.ingest.api.base import Credentials
 from lianxing.ingest.api.http import ApiError
-from lianxing.ingest.service import ImportOptions, import_file
+from lianxing.ingest.service import ImportInputError, ImportOptions, import_file
 from lianxing.ingest.sync import (
     ConnectorOptions,
     complete_authorisation,
@@ -451,3 +451,18 @@ def test_returns_listings_and_account_health_reports(
         "ahr_score": None,
         "status": "GREAT",
     }
+
+
+def test_a_store_reading_finances_takes_no_settlement_file(workspace: Workspace) -> None:
+    store = add_store(workspace, "amazon", "US", "finances")
+    fake = _fake_with_money()
+    with fake.running():
+        _connect(workspace, fake, store, **FINANCES_ACCOUNT)
+        with pytest.raises(ImportInputError, match="count that money twice"):
+            import_file(workspace, DATA / "amazon_settlement_v2.txt", store)
+        assert fact_counts(workspace, "refunds", store) == (0, 0)
+        assert fact_counts(workspace, "fees", store) == (0, 0)
+        # With the settlements stream (the default) the file is welcome.
+        _connect(workspace, fake, store, money_stream="settlements")
+        result = import_file(workspace, DATA / "amazon_settlement_v2.txt", store)
+    assert result.tables["fees"].new > 0 and fact_counts(workspace, "fees", store)[0] > 0

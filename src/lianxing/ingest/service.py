@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lianxing.db.audit import record
 from lianxing.db.models import ImportBatch, Store
+from lianxing.db.models_connectors import StoreConnection
 from lianxing.domain.accounts import ImportStatus
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.time import utcnow
@@ -191,6 +194,8 @@ def import_file(
             raise ImportInputError(f"--store: no store with id {store_id} / 店铺不存在")
         if store is None and _writes_store_facts(fmt):
             raise ImportInputError(f"--store is required for {fmt.id} / 请用 --store 指定店铺")
+        if store is not None and fmt.id in _SETTLEMENT_FORMATS:
+            _refuse_money_twice(session, store.id, path.name, fmt.id)
         site = store.site.upper() if store else ""
         ctx = ImportContext(
             file=path.name,
@@ -263,6 +268,31 @@ def import_file(
         dry_run=dry_run,
     )
     return result
+
+
+# Amazon files carrying refunds and fees that the Finances API also delivers, under other keys.
+_SETTLEMENT_FORMATS = frozenset(
+    {"amazon.settlement_v2", "amazon.settlement_flat", "amazon.date_range"}
+)
+
+
+def _refuse_money_twice(session: Session, store_id: int, file: str, format_id: str) -> None:
+    """A store whose SP-API connection reads refunds and fees from the Finances API
+    (``money_stream=finances``) takes no settlement or Date Range file: the same money
+    would be counted twice (the two carry different keys, so nothing would merge)."""
+    connection = session.scalar(
+        select(StoreConnection).where(
+            StoreConnection.store_id == store_id, StoreConnection.connector == "amazon_sp"
+        )
+    )
+    if connection is not None and (connection.account or {}).get("money_stream") == "finances":
+        raise ImportInputError(
+            f"{file}: store {store_id} reads refunds and fees from Amazon's Finances API "
+            f"(money_stream=finances); importing {format_id} would count that money twice. "
+            "Reconnect with --account money_stream=settlements to import settlement files "
+            f"/ 店铺 {store_id} 已通过 Finances API 同步退款和费用，再导入结算文件会重复计算；"
+            "如需导入，请改用 money_stream=settlements 重新连接"
+        )
 
 
 @contextmanager
