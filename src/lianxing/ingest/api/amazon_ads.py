@@ -33,7 +33,6 @@ import json
 import re
 import time
 import urllib.parse
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,7 +42,7 @@ import httpx
 from lianxing.ingest.api.base import Page, StreamSpec, TokenSet, Window
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec
 from lianxing.ingest.api.lwa import LoginWithAmazon
-from lianxing.ingest.api.mapping import map_document
+from lianxing.ingest.api.mapping import map_document, window_days
 from lianxing.ingest.files.base import ImportContext
 
 REPORT_SPAN_DAYS = 31
@@ -211,12 +210,7 @@ class AmazonAds(LoginWithAmazon):
     # -- reading ----------------------------------------------------------------------
     def _local_dates(self, window: Window) -> tuple[dt.date, dt.date]:
         """The profile's local days the window touches (first, last)."""
-        zone = zoneinfo.ZoneInfo(str(self.credentials.account.get("timezone") or "UTC"))
-
-        def local(moment: dt.datetime) -> dt.date:
-            return moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
-
-        return local(window.start), local(max(window.start, window.end - dt.timedelta(seconds=1)))
+        return window_days(window, str(self.credentials.account.get("timezone") or "UTC"))
 
     def read_stream(
         self,

@@ -39,7 +39,6 @@ import datetime as dt
 import json
 import time
 import urllib.parse
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, cast
@@ -47,9 +46,9 @@ from typing import Any, ClassVar, cast
 import httpx
 
 from lianxing.domain.facts import OrderStatus
+from lianxing.domain.periods import local_midnight_utc
 from lianxing.ingest.api.amazon_sp_formats import (
     SP_API_FINANCES,
-    local_midnight,
     sales_traffic_as_business_report,
 )
 from lianxing.ingest.api.base import (
@@ -60,7 +59,12 @@ from lianxing.ingest.api.base import (
 )
 from lianxing.ingest.api.http import ApiError, Limit, RequestSpec
 from lianxing.ingest.api.lwa import LoginWithAmazon
-from lianxing.ingest.api.mapping import map_document, map_payloads, snapshot_context
+from lianxing.ingest.api.mapping import (
+    map_document,
+    map_payloads,
+    snapshot_context,
+    window_days,
+)
 from lianxing.ingest.files.amazon.common import FULFILLMENT_CHANNEL, ORDER_STATUS
 from lianxing.ingest.files.base import FactChunk, ImportContext
 from lianxing.ingest.files.marketplace import ApiPayloadFormat, FactRows, Node, OrderCounter
@@ -368,8 +372,8 @@ class AmazonSellingPartner(LoginWithAmazon):
         days = local_days(window, ctx.timezone)
         resume = dt.date.fromisoformat(position["day"]) if position else days[0]
         for day in (d for d in days if d >= resume):
-            start = local_midnight(day, ctx.timezone)
-            end = min(local_midnight(day + dt.timedelta(days=1), ctx.timezone), window.end)
+            start = local_midnight_utc(day, ctx.timezone)
+            end = min(local_midnight_utc(day + dt.timedelta(days=1), ctx.timezone), window.end)
             payloads = self._financial_events(start, end)
             chunks, events = map_payloads(
                 SP_API_FINANCES,
@@ -541,11 +545,7 @@ class AmazonSellingPartner(LoginWithAmazon):
 
 def local_days(window: Window, timezone: str) -> list[dt.date]:
     """The days of ``timezone`` the window touches, first to last."""
-    zone = zoneinfo.ZoneInfo(timezone)
-    first, last = (
-        moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
-        for moment in (window.start, max(window.start, window.end - dt.timedelta(seconds=1)))
-    )
+    first, last = window_days(window, timezone)
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 

@@ -49,12 +49,12 @@ import datetime as dt
 import gzip
 import io
 import json
-import zoneinfo
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from lianxing.domain.periods import local_midnight_utc
 from lianxing.ingest.api.mapping import MappingError
 from lianxing.ingest.files.amazon.settlement import NOT_FEES
 from lianxing.ingest.files.marketplace import ApiPayloadFormat, FactRows, Node, OrderCounter
@@ -73,12 +73,6 @@ CLAIM_EVENT_LISTS = (
     ("ChargebackEventList", "chargeback"),
 )
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-def local_midnight(day: dt.date, timezone: str) -> dt.datetime:
-    """Naive UTC instant at which ``day`` begins in ``timezone``."""
-    local = dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(timezone))
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class SpApiFinancialEvents(ApiPayloadFormat):
@@ -173,7 +167,7 @@ class SpApiFinancialEvents(ApiPayloadFormat):
                 "import with --from) / 服务费事件没有日期,请用 --from 指定",
             )
             return
-        posted = local_midnight(day, event.ctx.timezone)
+        posted = local_midnight_utc(day, event.ctx.timezone)
         order_id, sku = event.text("AmazonOrderId"), event.text("SellerSKU")
         reason = event.text("FeeReason") or event.text("FeeDescription")
         key = ("service", order_id, sku, day.isoformat(), reason)
