@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 
 from lianxing.metrics.compiler import FactQueries, StoreInfo, Window
 from lianxing.metrics.order_cube import (
+    CUBE_TABLE,
     DAILY_DIRTY_TABLE,
     DAILY_REFUNDS_TABLE,
     DAILY_TABLE,
@@ -136,7 +137,7 @@ class DailyOrderCube:
         ids = _id_list(s.store_id for s in stores)
         if span is None:
             found = cube.rows(
-                f"SELECT min(purchase_ts), max(purchase_ts) FROM {cube.name(cube.cube_table)} "
+                f"SELECT min(purchase_ts), max(purchase_ts) FROM {cube.name(CUBE_TABLE)} "
                 f"WHERE store_id IN ({ids})"
             )
             first_ts, last_ts = found[0]

@@ -78,7 +78,6 @@ class OrderCube:
         self.database: str | None = namespace.database if namespace is not None else None
         self._synced = False
         self._orphans = False
-        self.cube_table = CUBE_TABLE
         self._derived: dict[str, ir.Table] = {}
         # Bumped whenever this object changes the cube, so the daily cube knows to look.
         self.generation = 0
