@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import ibis
@@ -32,6 +31,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from lianxing.domain.periods import OffsetSegment, offset_segments
+from lianxing.warehouse.temporary import temporary_table
 
 CANCELLED = "cancelled"
 _NULLABLE_INT = ibis.dtype("int64")
@@ -118,7 +118,6 @@ class FactQueries:
                 }
             )
         )
-        self._temporary: list[str] = []
 
     # -- local days ------------------------------------------------------------------
     def _offset_minutes(
@@ -176,26 +175,10 @@ class FactQueries:
             *extra,
         )
 
-    @contextmanager
-    def materialised_orders(self) -> Iterator[ir.Table]:
+    def materialised_orders(self) -> AbstractContextManager[ir.Table]:
         """Orders in the window with their local purchase day, stored once for the queries
         that join them to lines (COGS, sold SKUs)."""
-        name = f"lx_orders_{uuid.uuid4().hex[:12]}"
-        table = self.backend.create_table(name, self.orders(), temp=True)
-        if self.backend.name == "postgres":
-            # Autovacuum never analyses temporary tables; without statistics the join with
-            # every order line is planned as nested loops.
-            self.backend.raw_sql(f'ANALYZE "{name}"').close()
-        try:
-            yield table
-        finally:
-            self._drop(name)
-
-    def _drop(self, name: str) -> None:
-        # Backend.drop_table mis-renders temporary tables on DuckDB 2; plain SQL works on all.
-        result = self.backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-        if self.backend.name == "postgres":  # a cursor there (on DuckDB: the connection itself)
-            result.close()
+        return temporary_table(self.backend, self.orders(), prefix="lx_orders")
 
     # -- daily cubes -----------------------------------------------------------------
     def order_day_sums(self) -> ir.Table:

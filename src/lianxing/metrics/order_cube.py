@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from lianxing.metrics.compiler import CANCELLED, TableSource
+from lianxing.warehouse.temporary import compiled, create_temp_table, drop_table, run
 
 CUBE_TABLE = "kpi_order_facts"
 STATE_TABLE = "kpi_order_facts_batches"
@@ -221,11 +222,8 @@ class OrderCube:
         touched = keys[0].union(keys[1], distinct=True) if len(keys) == 2 else keys[0].distinct()
         # Materialised once: read three times (delete, order rows, their lines).
         name = "lx_kpi_touched_orders"
-        self.execute(f"DROP TABLE IF EXISTS {name}")
-        self.execute(f"CREATE TEMP TABLE {name} AS {self.sql(touched)}")
-        self._analyze(name)
         try:
-            touched_table = self.backend.table(name)
+            touched_table = create_temp_table(self.backend, name, touched)
             changed = self._orders_with_sums(
                 orders.semi_join(touched_table, list(_KEY)),
                 self._line_sums(lines.semi_join(touched_table, list(_KEY))),
@@ -251,7 +249,7 @@ class OrderCube:
             self._log_days(f"SELECT store_id, purchase_ts {touched_rows}")
             count = self.scalar(f"SELECT count(*) FROM {name}")
         finally:
-            self.execute(f"DROP TABLE IF EXISTS {name}")
+            drop_table(self.backend, name)
         return SyncResult("incremental", count)
 
     def _append(self, batches: set[tuple[str, str]]) -> SyncResult | None:
@@ -269,16 +267,8 @@ class OrderCube:
         # in temporary tables for the checks, the insert and the log that follow.
         sums, rows = "lx_kpi_new_line_sums", "lx_kpi_new_orders"
         try:
-            self.execute(f"DROP TABLE IF EXISTS {sums}")
-            self.execute(f"CREATE TEMP TABLE {sums} AS {self.sql(self._line_sums(new_lines))}")
-            self._analyze(sums)
-            new_sums = self.backend.table(sums)
-            self.execute(f"DROP TABLE IF EXISTS {rows}")
-            self.execute(
-                f"CREATE TEMP TABLE {rows} AS "
-                f"{self.sql(self._orders_with_sums(new_orders, new_sums))}"
-            )
-            self._analyze(rows)
+            new_sums = create_temp_table(self.backend, sums, self._line_sums(new_lines))
+            create_temp_table(self.backend, rows, self._orders_with_sums(new_orders, new_sums))
             strays = self.scalar(
                 f"SELECT count(*) FROM {sums} s WHERE NOT EXISTS (SELECT 1 FROM {rows} o "
                 "WHERE o.store_id = s.store_id AND o.order_id = s.order_id)"
@@ -290,7 +280,7 @@ class OrderCube:
             return SyncResult("appended", self.scalar(f"SELECT count(*) FROM {rows}"))
         finally:
             for name in (sums, rows):
-                self.execute(f"DROP TABLE IF EXISTS {name}")
+                drop_table(self.backend, name)
 
     def _log_days(self, orders_sql: str) -> None:
         """Note the stores and purchase instants of changed orders (``store_id``,
@@ -301,11 +291,6 @@ class OrderCube:
             f"INSERT INTO {dirty} SELECT store_id, min(purchase_ts), max(purchase_ts) "
             f"FROM ({orders_sql}) AS changed WHERE purchase_ts IS NOT NULL GROUP BY store_id"
         )
-
-    def _analyze(self, table: str) -> None:
-        """Statistics for a temporary table on PostgreSQL (autovacuum never visits them)."""
-        if self.backend.name == "postgres":
-            self.execute(f"ANALYZE {table}")
 
     def tables_exist(self, *tables: str) -> bool:
         schema = quote(self.database) if self.database else "current_schema()"
@@ -393,18 +378,13 @@ class OrderCube:
         return f'"{self.database}"."{table}"' if self.database else f'"{table}"'
 
     def sql(self, expr: ir.Table) -> str:
-        # Registers the expression's in-memory tables (a store→zone table) first, as Ibis
-        # does before executing one: the SQL is run here, inside our own transaction.
-        self.backend._run_pre_execute_hooks(expr)
-        return str(self.backend.compile(expr))
+        return compiled(self.backend, expr)
 
     def raw(self, sql: str) -> Any:
         return self.backend.raw_sql(sql)
 
     def execute(self, sql: str) -> None:
-        result = self.raw(sql)
-        if self.backend.name == "postgres":  # a cursor there (on DuckDB: the connection)
-            result.close()
+        run(self.backend, sql)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         result = self.raw(sql)
