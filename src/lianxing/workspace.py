@@ -89,7 +89,7 @@ def init_workspace(settings: Settings | None = None) -> InitResult:
     home.mkdir(parents=True, exist_ok=True)
     settings.vault_dir.mkdir(exist_ok=True)
     created_key = create_key_file(settings.key_file)
-    migrate.upgrade(settings.effective_database_url)
+    migrate.upgrade(settings.effective_database_url, key_file=settings.key_file)
     ws = Workspace(settings)
     try:
         ws.warehouse.ensure_schema()

@@ -198,7 +198,7 @@ def test_change_without_record_and_out_of_band_edit_are_flagged(workspace: Works
         from lianxing.db.models_launch import AccountAsset
 
         asset = session.scalars(select(AccountAsset)).one()
-        asset.identifier = "c@elsewhere.cn"
+        asset.identifier_enc = workspace.cipher.encrypt(b"c@elsewhere.cn").decode()
     codes = {(f["code"], f["severity"]) for f in _findings(store) if f["asset"] == "login_email"}
     assert ("ASSET_HISTORY_MISMATCH", "high") in codes
     events = count(workspace, AccountAssetEvent)

@@ -376,9 +376,10 @@ def _demo_alerts_and_launch(ws: Workspace) -> None:
         )
         set_asset(
             s,
+            ws.cipher,
             store_id=1,
             kind=AssetKind.PAYOUT_ACCOUNT,
-            identifier="CN****8821",
+            identifier="CN 6222 0210 0047 8821",
             holder_kind=HolderKind.AGENCY,
             actor="demo",
         )

@@ -1,7 +1,7 @@
 """Launch changes over the API and the store's launch page: document upload into the vault,
-an item's owner and due date, account assets. The seller's owner and an agency with an
-operate grant may make them; a viewer may not; bad input is refused with the CLI's words and
-nothing is written."""
+an item's owner and due date, account assets (identifiers shown masked). The seller's owner
+and an agency with an operate grant may make them; a viewer may not; bad input is refused
+with the CLI's words and nothing is written."""
 
 from __future__ import annotations
 
@@ -189,10 +189,11 @@ def test_record_and_verify_an_account_asset(world: World, user: str, actor: str)
     asset = created.json()
     assert (asset["kind"], asset["identifier"], asset["holder_kind"], asset["holder_name"]) == (
         "login_email",
-        "seller@a.test",
+        "se***@a.test",
         "person",
         "李雷",
     )
+    assert "seller@a.test" not in created.text
     assert asset["last_verified_at"] is None
     verified = client.post(url, json={"kind": "login_email", "holder": "seller", "verified": True})
     assert verified.status_code == 200, verified.text
@@ -246,13 +247,14 @@ def test_launch_page_forms_upload_set_and_record(world: World) -> None:
         f"/launch/{world.store_a1}/assets",
         data={
             "kind": "phone",
-            "identifier": "+86 138****0000",
+            "identifier": "+86 138 0013 8000",
             "holder": "seller",
             "verified": "true",
             "csrf_token": csrf,
         },
     )
-    assert "账号资产已登记" in asset.text and "+86 138****0000" in asset.text
+    assert "账号资产已登记" in asset.text and "****8000" in asset.text
+    assert "+86 138" not in asset.text
     refused = client.post(
         f"/launch/{world.store_a1}/documents",
         data={"type": "passport", "csrf_token": csrf},

@@ -248,8 +248,9 @@ def add_alerts(world: World) -> dict[str, int]:
 
 def add_launch(world: World) -> dict[str, dict[str, int]]:
     """Launch plans for A1 and A2 (Amazon US template), a vault document of each store that
-    expires in ten days, and for A1 a payout account held by the agency (a high finding).
-    Returns store attribute -> {"plan", "item" (the first requirements item), "doc"}."""
+    expires in ten days, for A1 a payout account held by the agency (a high finding) and for
+    A2 a login e-mail held by the seller. Returns store attribute -> {"plan", "item" (the
+    first requirements item), "doc", "asset"}."""
     from lianxing.domain.assets import AssetKind, HolderKind
     from lianxing.domain.launch import DocumentType
     from lianxing.launch.assets import set_asset
@@ -276,15 +277,21 @@ def add_launch(world: World) -> dict[str, dict[str, int]]:
             status = plan_status(s, store_id=store, warehouse=None, today=utcnow().date())
             first = status["stages"][0]["items"][0]
             out[attr] = {"plan": plan.id, "item": first["id"], "doc": doc.id}
+    assets = {
+        "store_a1": (AssetKind.PAYOUT_ACCOUNT, "CN 6222 0210 0009 1234", HolderKind.AGENCY),
+        "store_a2": (AssetKind.LOGIN_EMAIL, "garden.owner@seller-a.test", HolderKind.SELLER),
+    }
     with world.ws.session() as s:
-        set_asset(
-            s,
-            store_id=world.store_a1,
-            kind=AssetKind.PAYOUT_ACCOUNT,
-            identifier="CN****1234",
-            holder_kind=HolderKind.AGENCY,
-            actor="test",
-        )
+        for attr, (kind, identifier, holder) in assets.items():
+            out[attr]["asset"] = set_asset(
+                s,
+                world.ws.cipher,
+                store_id=getattr(world, attr),
+                kind=kind,
+                identifier=identifier,
+                holder_kind=holder,
+                actor="test",
+            ).id
     return out
 
 

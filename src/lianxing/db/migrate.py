@@ -10,22 +10,28 @@ from alembic.config import Config
 from lianxing.db.session import normalise_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Config.attributes entry: the workspace key file, for migrations that encrypt or decrypt
+# existing rows (0012: account-asset identifiers). Without it such a migration refuses to
+# run on a database that has those rows.
+KEY_FILE_ATTRIBUTE = "lianxing_key_file"
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, key_file: Path | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation would eat '%' in passwords.
     cfg.set_main_option("sqlalchemy.url", normalise_url(database_url).replace("%", "%%"))
+    if key_file is not None:
+        cfg.attributes[KEY_FILE_ATTRIBUTE] = key_file
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, key_file: Path | None = None) -> None:
+    command.upgrade(alembic_config(database_url, key_file), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, key_file: Path | None = None) -> None:
+    command.downgrade(alembic_config(database_url, key_file), revision)
 
 
 def check(database_url: str) -> None:

@@ -2,7 +2,7 @@
 
 Rules live in ``lianxing.domain.launch`` and ``lianxing.domain.assets``; services in
 ``lianxing.launch``. Document contents are never stored here: only their metadata, the
-encrypted bytes live in the workspace vault folder.
+encrypted bytes live in the workspace vault folder. Asset identifiers are stored encrypted.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ class AccountAsset(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     label: Mapped[str] = mapped_column(String(100))  # "" for the store's one asset of a kind
-    identifier: Mapped[str] = mapped_column(String(300))  # e-mail, masked number, app name
+    # The e-mail, phone or account number, encrypted with the workspace key
+    # (``workspace.cipher``): a Fernet token, never the plain identifier.
+    identifier_enc: Mapped[str] = mapped_column(Text)
     holder_kind: Mapped[str] = mapped_column(String(16))
     holder_name: Mapped[str | None] = mapped_column(String(200))
     last_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -109,7 +111,10 @@ class AccountAsset(Base):
 
 
 class AccountAssetEvent(Base):
-    """History of an asset: every create, change and verification, with its after-state."""
+    """History of an asset: every create, change and verification, with its after-state.
+
+    ``before`` and ``after`` hold the identifier encrypted too (``identifier_enc``).
+    """
 
     __tablename__ = "account_asset_events"
 

@@ -216,6 +216,25 @@ def check_assets(
     return findings
 
 
+MASK = "****"
+
+
+def mask_identifier(identifier: str) -> str:
+    """What lists, pages and ``--json`` show of an identifier: never the whole value.
+
+    An e-mail keeps the start of its local part and its domain (``se***@example.com``),
+    anything else at most its last four characters and never more than a third of them
+    (``****1234``), so a short value shows nothing.
+    """
+    value = identifier.strip()
+    local, at, domain = value.rpartition("@")
+    if at and local and domain:
+        shown = 2 if len(local) > 4 else 1 if len(local) > 1 else 0
+        return f"{local[:shown]}***@{domain}"
+    tail = min(4, len(value) // 3)
+    return MASK + (value[-tail:] if tail else "")
+
+
 def parse_kind(text: str) -> AssetKind:
     try:
         return AssetKind(text.strip().lower())

@@ -1,9 +1,15 @@
-"""Account-asset ledger services: record, verify, list and check a store's assets."""
+"""Account-asset ledger services: record, verify, list, check and reveal a store's assets.
+
+Identifiers (login e-mails, phone numbers, account numbers) are encrypted with the
+workspace key wherever they are stored: the asset row, its history and nothing in the
+audit log but their masked form. Views show the masked form only; ``reveal_identifier``
+decrypts one and records the read in the audit log, as reading a vault document does.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -21,23 +27,56 @@ from lianxing.domain.assets import (
     Finding,
     HolderKind,
     check_assets,
+    mask_identifier,
 )
 from lianxing.domain.time import utcnow
+from lianxing.security import Cipher, SecretError
+
+MAX_IDENTIFIER_LENGTH = 300
 
 
-def _snapshot(asset: AccountAsset) -> AssetSnapshot:
+def _encrypt(cipher: Cipher, identifier: str) -> str:
+    return cipher.encrypt(identifier.encode()).decode()
+
+
+def _decrypt(cipher: Cipher, asset_id: int, token: str) -> str:
+    try:
+        return cipher.decrypt(token.encode()).decode()
+    except SecretError as exc:
+        raise AssetError(f"asset {asset_id}: identifier unreadable: {exc} / 标识无法解密") from exc
+
+
+def _snapshot(cipher: Cipher, asset: AccountAsset) -> AssetSnapshot:
+    """The asset with its identifier decrypted: for the ledger's own comparisons only."""
     return AssetSnapshot(
         kind=AssetKind(asset.kind),
         label=asset.label,
-        identifier=asset.identifier,
+        identifier=_decrypt(cipher, asset.id, asset.identifier_enc),
         holder_kind=HolderKind(asset.holder_kind),
         holder_name=asset.holder_name,
         last_verified_at=asset.last_verified_at,
     )
 
 
+def _masked(plain: dict[str, Any]) -> dict[str, Any]:
+    return {**plain, "identifier": mask_identifier(plain["identifier"])}
+
+
+def _stored(cipher: Cipher, plain: dict[str, Any]) -> dict[str, Any]:
+    """A history record as stored: the identifier encrypted (its own key name says so)."""
+    stored = {k: v for k, v in plain.items() if k != "identifier"}
+    return stored | {"identifier_enc": _encrypt(cipher, plain["identifier"])}
+
+
+def _plain(cipher: Cipher, asset_id: int, stored: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: v for k, v in stored.items() if k != "identifier_enc"}
+    return plain | {"identifier": _decrypt(cipher, asset_id, stored["identifier_enc"])}
+
+
 @dataclass(frozen=True, slots=True)
 class AssetView:
+    """An asset as lists, pages and ``--json`` show it: the identifier masked."""
+
     id: int
     store_id: int
     snapshot: AssetSnapshot
@@ -63,6 +102,7 @@ def _store(session: Session, store_id: int) -> Store:
 
 def set_asset(
     session: Session,
+    cipher: Cipher,
     *,
     store_id: int,
     kind: AssetKind,
@@ -88,10 +128,12 @@ def set_asset(
     )
     if holder_kind is HolderKind.PERSON and not (holder_name or "").strip():
         raise AssetError("--holder-name: a person holder needs a name / 个人持有须写明姓名")
+    if len((identifier or "").strip()) > MAX_IDENTIFIER_LENGTH:
+        raise AssetError(f"--id: longer than {MAX_IDENTIFIER_LENGTH} characters / 标识过长")
     if asset is None:
         if not (identifier or "").strip():
             raise AssetError(
-                "--id: a new asset needs an identifier (e-mail, masked number, app name)"
+                "--id: a new asset needs an identifier (e-mail, phone, account number, app name)"
             )
         if holder_kind is None:
             raise AssetError("--holder: a new asset needs its holder (seller, agency, person)")
@@ -99,7 +141,7 @@ def set_asset(
             store_id=store_id,
             kind=kind.value,
             label=label,
-            identifier=(identifier or "").strip(),
+            identifier_enc=_encrypt(cipher, (identifier or "").strip()),
             holder_kind=holder_kind.value,
             holder_name=(holder_name or "").strip() or None,
             last_verified_at=at if verified else None,
@@ -109,11 +151,11 @@ def set_asset(
         session.add(asset)
         session.flush()
         before = None
-        action = "create"
     else:
-        before = _snapshot(asset).as_record()
-        if identifier is not None and identifier.strip():
-            asset.identifier = identifier.strip()
+        before = _snapshot(cipher, asset).as_record()
+        new_identifier = (identifier or "").strip()
+        if new_identifier and new_identifier != before["identifier"]:
+            asset.identifier_enc = _encrypt(cipher, new_identifier)
         if holder_kind is not None:
             asset.holder_kind = holder_kind.value
             if holder_kind is not HolderKind.PERSON and holder_name is None:
@@ -122,14 +164,17 @@ def set_asset(
             asset.holder_name = holder_name.strip() or None
         if verified:
             asset.last_verified_at = at
-        changed = {k: v for k, v in _snapshot(asset).as_record().items() if before.get(k) != v}
+    after = _snapshot(cipher, asset).as_record()
+    if before is None:
+        action = "create"
+    else:
+        changed = {k: v for k, v in after.items() if before.get(k) != v}
         changed.pop("last_verified_at", None)
         if not changed and not verified:
             raise AssetError("nothing to change: give a new value, --verified or both")
         action = "change" if changed else "verify"
         asset.updated_at = at
         asset.updated_by = actor
-    after = _snapshot(asset).as_record()
     session.add(
         AccountAssetEvent(
             asset_id=asset.id,
@@ -137,8 +182,8 @@ def set_asset(
             actor=actor,
             action=action,
             note=(note or "").strip() or None,
-            before=before,
-            after=after,
+            before=None if before is None else _stored(cipher, before),
+            after=_stored(cipher, after),
         )
     )
     session.flush()
@@ -148,9 +193,14 @@ def set_asset(
         action=f"asset.{action}",
         entity="account_asset",
         entity_id=asset.id,
-        data={"store_id": store_id, "before": before, "after": after, "note": note},
+        data={
+            "store_id": store_id,
+            "before": None if before is None else _masked(before),
+            "after": _masked(after),
+            "note": note,
+        },
     )
-    return _view(session, asset)
+    return _view(session, cipher, asset)
 
 
 def _events(session: Session, asset_id: int) -> list[AccountAssetEvent]:
@@ -163,32 +213,64 @@ def _events(session: Session, asset_id: int) -> list[AccountAssetEvent]:
     )
 
 
-def _view(session: Session, asset: AccountAsset) -> AssetView:
+def _view(session: Session, cipher: Cipher, asset: AccountAsset) -> AssetView:
     history = tuple(
         {
             "at": e.at.isoformat(timespec="seconds"),
             "actor": e.actor,
             "action": e.action,
             "note": e.note,
-            "after": e.after,
+            "after": _masked(_plain(cipher, asset.id, e.after)),
         }
         for e in _events(session, asset.id)
     )
-    return AssetView(asset.id, asset.store_id, _snapshot(asset), asset.updated_at, history)
+    snapshot = _snapshot(cipher, asset)
+    masked = replace(snapshot, identifier=mask_identifier(snapshot.identifier))
+    return AssetView(asset.id, asset.store_id, masked, asset.updated_at, history)
 
 
-def list_assets(session: Session, *, store_id: int) -> list[AssetView]:
+def list_assets(session: Session, cipher: Cipher, *, store_id: int) -> list[AssetView]:
     _store(session, store_id)
     assets = session.scalars(
         select(AccountAsset)
         .where(AccountAsset.store_id == store_id)
         .order_by(AccountAsset.kind, AccountAsset.label)
     )
-    return [_view(session, a) for a in assets]
+    return [_view(session, cipher, a) for a in assets]
+
+
+def asset_store(session: Session, asset_id: int) -> int | None:
+    """The store an asset belongs to (None: no such asset), for access checks."""
+    return session.scalar(select(AccountAsset.store_id).where(AccountAsset.id == asset_id))
+
+
+def reveal_identifier(
+    session: Session, cipher: Cipher, asset_id: int, *, actor: str = "cli"
+) -> tuple[AssetView, str]:
+    """The asset's full identifier, for someone who asked for it: the read is audited."""
+    asset = session.get(AccountAsset, asset_id)
+    if asset is None:
+        raise AssetError(f"ASSET: no asset with id {asset_id} / 资产不存在")
+    identifier = _decrypt(cipher, asset.id, asset.identifier_enc)
+    record(
+        session,
+        actor=actor,
+        action="asset.reveal",
+        entity="account_asset",
+        entity_id=asset.id,
+        data={
+            "store_id": asset.store_id,
+            "kind": asset.kind,
+            "label": asset.label,
+            "identifier": mask_identifier(identifier),
+        },
+    )
+    return _view(session, cipher, asset), identifier
 
 
 def check_store_assets(
     session: Session,
+    cipher: Cipher,
     *,
     store_id: int,
     now: dt.datetime | None = None,
@@ -197,6 +279,9 @@ def check_store_assets(
     _store(session, store_id)
     pairs = []
     for asset in session.scalars(select(AccountAsset).where(AccountAsset.store_id == store_id)):
-        history = [AssetChange(e.at, e.action, e.note, e.after) for e in _events(session, asset.id)]
-        pairs.append((_snapshot(asset), history))
+        history = [
+            AssetChange(e.at, e.action, e.note, _plain(cipher, asset.id, e.after))
+            for e in _events(session, asset.id)
+        ]
+        pairs.append((_snapshot(cipher, asset), history))
     return check_assets(pairs, now=now or utcnow(), stale_after_days=stale_after_days)

@@ -104,8 +104,10 @@ def launch_view(session: Session, caller: Caller, ws: Workspace, store_id: int) 
         "access": level.name.lower(),
         "launch": status,
         "documents": [d.as_json() for d in store_documents(session, store.id, store.org_id)],
-        "assets": [a.as_json() for a in list_assets(session, store_id=store.id)],
-        "findings": [f.as_json() for f in check_store_assets(session, store_id=store.id)],
+        "assets": [a.as_json() for a in list_assets(session, ws.cipher, store_id=store.id)],
+        "findings": [
+            f.as_json() for f in check_store_assets(session, ws.cipher, store_id=store.id)
+        ],
     }
 
 

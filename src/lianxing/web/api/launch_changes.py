@@ -103,6 +103,7 @@ def set_item_details(
 def record_asset(
     session: Session,
     caller: Caller,
+    ws: Workspace,
     store_id: int,
     *,
     kind: str,
@@ -118,6 +119,7 @@ def record_asset(
     try:
         view = set_asset(
             session,
+            ws.cipher,
             store_id=store_id,
             kind=parse_kind(kind),
             label=label,
@@ -186,7 +188,9 @@ class AssetIn(BaseModel):
     kind: str = Field(max_length=50, description="login_email, phone, two_factor, ...")
     label: str = Field(default="", max_length=200, description="tells assets of a kind apart")
     identifier: str | None = Field(
-        default=None, max_length=300, description="e-mail, masked number, app name (no secrets)"
+        default=None,
+        max_length=300,
+        description="e-mail, phone, account number, app name: stored encrypted, shown masked",
     )
     holder: str | None = Field(default=None, max_length=20, description="seller, agency, person")
     holder_name: str | None = Field(default=None, max_length=200)
@@ -204,6 +208,7 @@ def post_asset(
         return record_asset(
             session,
             caller,
+            state(request).workspace,
             store_id,
             kind=body.kind,
             label=body.label,

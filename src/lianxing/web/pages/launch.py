@@ -212,6 +212,7 @@ def set_asset_form(
             record_asset(
                 session,
                 caller,
+                state(request).workspace,
                 store_id,
                 kind=kind,
                 label=label,
