@@ -283,6 +283,13 @@ def test_alerts_inbox_and_launch_board_in_the_browser(
     assert "kick-off held" in done.inner_text()
     assert "payout_account" in page.locator("#assets").inner_text()
     assert page.locator("#findings li").count() >= 1
+    # The payout account shows masked; its Show button reveals it on this page only.
+    asset_row = f"#assets tr[data-asset='{launch['store_a1']['asset']}']"
+    assert "****1234" in page.locator(asset_row).inner_text()
+    assert "6222" not in page.locator("#assets").inner_text()
+    page.click(f"{asset_row} .reveal-form button")
+    page.wait_for_selector(f"#revealed-{launch['store_a1']['asset']}")
+    assert page.locator(asset_row).inner_text().count("CN 6222 0210 0009 1234") == 1
     # The document downloads (and the read is audited by the service).
     with page.expect_download() as download_info:
         page.click(f"#documents tr[data-doc='{launch['store_a1']['doc']}'] a")

@@ -28,7 +28,11 @@ OUTSIDERS = [
     ("agency2_ops", "store_a2", "agency whose grant was revoked"),
 ]
 SECRETS = ("A1 Home", "A2 Garden", "150.5")
-STORE_SECRETS = {"store_a1": ("A1 Home", "150.5"), "store_a2": ("A2 Garden",)}
+# The stores' names and figures, and the account identifiers ``add_launch`` records.
+STORE_SECRETS = {
+    "store_a1": ("A1 Home", "150.5", "6222 0210 0009 1234"),
+    "store_a2": ("A2 Garden", "garden.owner@seller-a.test"),
+}
 
 Call = Callable[[TestClient, int], Response]
 
@@ -168,6 +172,9 @@ RECORD_REQUESTS: dict[tuple[str, str], RecordCall] = {
         f"/api/v1/launch-items/{r['item']}/waive", json={"reason": "x"}
     ),
     ("GET", "/api/v1/documents/{document_id}"): lambda c, r: c.get(f"/api/v1/documents/{r['doc']}"),
+    ("POST", "/api/v1/assets/{asset_id}/reveal"): lambda c, r: c.post(
+        f"/api/v1/assets/{r['asset']}/reveal"
+    ),
     ("PATCH", "/api/v1/launch-items/{item_id}"): lambda c, r: c.patch(
         f"/api/v1/launch-items/{r['item']}", json={"owner": "planted", "due_date": "2099-01-01"}
     ),
@@ -260,10 +267,20 @@ def test_outsiders_get_403_or_404_on_every_record_of_a_store(world: World) -> No
         ticket = owner.get(f"/api/v1/tickets/{records[store_attr]['ticket']}").json()
         assert [m["kind"] for m in ticket["messages"]] == ["open"]
     assert owner.get("/api/v1/freezes").json()["freezes"][0]["lifted_at"] is None
+    assert _audited(world, "asset.reveal") == 0  # no outsider's reveal got as far as a read
     assert [c["number"] for c in owner.get("/api/v1/contracts").json()["contracts"]] == [
         "LX-WEB-001",
         "LX-WEB-002",
     ]
+
+
+def _audited(world: World, action: str) -> int:
+    from sqlalchemy import func, select
+
+    from lianxing.db.models import AuditEntry
+
+    with world.ws.session() as s:
+        return s.scalar(select(func.count()).where(AuditEntry.action == action)) or 0
 
 
 def _leaks(response: Response, secrets: tuple[str, ...] = SECRETS) -> list[str]:

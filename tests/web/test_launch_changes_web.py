@@ -1,7 +1,7 @@
 """Launch changes over the API and the store's launch page: document upload into the vault,
-an item's owner and due date, account assets (identifiers shown masked). The seller's owner
-and an agency with an operate grant may make them; a viewer may not; bad input is refused
-with the CLI's words and nothing is written."""
+an item's owner and due date, account assets (identifiers shown masked, revealed on request
+and audited). The seller's owner and an agency with an operate grant may make them; a viewer
+may not; bad input is refused with the CLI's words and nothing is written."""
 
 from __future__ import annotations
 
@@ -212,6 +212,20 @@ def test_record_and_verify_an_account_asset(world: World, user: str, actor: str)
             .order_by(AuditEntry.seq)
         ).all()
     assert [e.actor for e in events] == [actor, actor]
+    # The full value on request: not cached, and the read is in the audit log.
+    revealed = client.post(f"/api/v1/assets/{asset['id']}/reveal")
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.headers["cache-control"] == "no-store"
+    assert (revealed.json()["id"], revealed.json()["identifier"]) == (asset["id"], "seller@a.test")
+    assert _actions(world, "asset.reveal") == [(actor, str(asset["id"]))]
+    viewer = api_client(world, "viewer_a")
+    assert (
+        viewer.get(f"/api/v1/stores/{world.store_a1}/launch").json()["assets"][0]["identifier"]
+        == "se***@a.test"
+    )
+    assert viewer.post(f"/api/v1/assets/{asset['id']}/reveal").status_code == 403
+    assert client.post("/api/v1/assets/999999/reveal").status_code == 404
+    assert len(_actions(world, "asset.reveal")) == 1
     # A new asset without its identifier: the CLI's message, nothing written.
     refused = client.post(url, json={"kind": "phone", "holder": "seller"})
     assert refused.status_code == 422
@@ -255,6 +269,18 @@ def test_launch_page_forms_upload_set_and_record(world: World) -> None:
     )
     assert "账号资产已登记" in asset.text and "****8000" in asset.text
     assert "+86 138" not in asset.text
+    with world.ws.session() as s:
+        phone = s.scalar(select(AccountAsset.id).where(AccountAsset.kind == "phone"))
+    shown = client.post(
+        f"/launch/{world.store_a1}/assets/{phone}/reveal", data={"csrf_token": csrf}
+    )
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    assert f'id="revealed-{phone}">+86 138 0013 8000<' in shown.text
+    assert "+86 138" not in client.get(f"/launch/{world.store_a1}").text
+    assert (
+        client.post(f"/launch/{world.store_a1}/assets/{phone}/reveal", data={}).status_code == 403
+    )  # no CSRF token: nothing revealed
+    assert _actions(world, "asset.reveal") == [("user:owner@seller-a.test", str(phone))]
     refused = client.post(
         f"/launch/{world.store_a1}/documents",
         data={"type": "passport", "csrf_token": csrf},

@@ -1,11 +1,11 @@
 """The launch board: stores by stage, a store's checklist (owner, due date, evidence, status,
-blockers), done / waive, documents with expiry (downloads are audited), account assets with
-the ``assets check`` findings. Thin over ``lianxing.launch`` (as ``lianxing launch``,
-``lianxing doc`` and ``lianxing assets`` call it).
+blockers), done / waive, documents with expiry (downloads are audited), account assets
+(identifiers masked; revealing one is audited) with the ``assets check`` findings. Thin over
+``lianxing.launch`` (as ``lianxing launch``, ``lianxing doc`` and ``lianxing assets`` call it).
 
-Access: reading a plan needs read access to its store; changing items and reading documents
-need operate access. A document of a whole seller organisation (no store) is for that
-organisation's members with operate rights only.
+Access: reading a plan needs read access to its store; changing items, reading documents and
+revealing an asset's identifier need operate access. A document of a whole seller
+organisation (no store) is for that organisation's members with operate rights only.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from lianxing.accounts.service import access_to, visible_stores
 from lianxing.db.models_launch import LaunchItem, LaunchPlan, VaultDocument
 from lianxing.domain.access import ROLE_CEILING, Access
+from lianxing.domain.assets import AssetError
 from lianxing.domain.launch import ItemStatus, LaunchError
 from lianxing.domain.time import utcnow
-from lianxing.launch.assets import check_store_assets, list_assets
+from lianxing.launch.assets import asset_store, check_store_assets, list_assets, reveal_identifier
 from lianxing.launch.plans import Evidence, plan_status, update_item
 from lianxing.launch.vault import DocumentView, VaultError, list_documents, read_document
 from lianxing.security import SecretError
@@ -35,6 +36,7 @@ router = APIRouter(tags=["launch"])
 
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1, description="launch item id / 检查项 ID")]
 DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="document id / 资料 ID")]
+AssetId = Annotated[int, Path(ge=1, le=2**31 - 1, description="account asset id / 资产 ID")]
 
 
 def board(session: Session, caller: Caller, ws: Workspace) -> list[dict[str, Any]]:
@@ -205,6 +207,28 @@ def download(session: Session, caller: Caller, ws: Workspace, document_id: int) 
     )
 
 
+def reveal(session: Session, caller: Caller, ws: Workspace, asset_id: int) -> dict[str, Any]:
+    """The asset with its full identifier, for operate access to its store; the read is
+    audited (``asset.reveal``). Outsiders get 404 as if the asset did not exist."""
+    missing = HTTPException(404, f"no asset with id {asset_id} / 资产不存在")
+    store_id = asset_store(session, asset_id)
+    if store_id is None:
+        raise missing
+    try:
+        store_or_404(session, caller, store_id, Access.OPERATE)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise missing from None
+        raise
+    try:
+        view, identifier = reveal_identifier(
+            session, ws.cipher, asset_id, actor=caller.principal.actor
+        )
+    except (AssetError, SecretError) as exc:
+        raise HTTPException(500, str(exc)) from None
+    return {**view.as_json(), "identifier": identifier}
+
+
 @router.get("/launch", summary="Launch board: stores by stage / 开店看板")
 def launch_board(request: Request, caller: ApiCaller) -> dict[str, Any]:
     with transaction(request) as session:
@@ -239,3 +263,15 @@ def item_waive(item_id: ItemId, body: WaiveIn, request: Request, caller: ApiCall
 def get_document(document_id: DocumentId, request: Request, caller: ApiCaller) -> Response:
     with transaction(request) as session:
         return download(session, caller, state(request).workspace, document_id)
+
+
+@router.post(
+    "/assets/{asset_id}/reveal",
+    summary="An account asset's full identifier (audited) / 显示完整标识（记入审计）",
+)
+def post_reveal(
+    asset_id: AssetId, request: Request, response: Response, caller: ApiCaller
+) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "no-store"
+    with transaction(request) as session:
+        return reveal(session, caller, state(request).workspace, asset_id)

@@ -1,4 +1,5 @@
-"""Launch board pages: stores by stage, and one store's checklist, documents and assets."""
+"""Launch board pages: stores by stage, and one store's checklist, documents and assets
+(identifiers masked; the Show button reveals one, audited, on a page that is not cached)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,18 @@ from fastapi.responses import RedirectResponse, Response
 from lianxing.domain.access import Access
 from lianxing.domain.assets import AssetKind, HolderKind
 from lianxing.domain.launch import DocumentType, ItemStatus
+from lianxing.launch.assets import asset_store
 from lianxing.launch.plans import Evidence
 from lianxing.web.api.common import StoreId, store_or_404
-from lianxing.web.api.launch import ItemId, board, change_item, item_store, launch_view
+from lianxing.web.api.launch import (
+    AssetId,
+    ItemId,
+    board,
+    change_item,
+    item_store,
+    launch_view,
+    reveal,
+)
 from lianxing.web.api.launch_changes import (
     read_upload,
     record_asset,
@@ -34,13 +44,14 @@ def board_page(request: Request, caller: PageCaller) -> Response:
     return render(request, "launch_board.html", {"rows": rows}, caller=caller)
 
 
-@router.get("/launch/{store_id}")
-def store_launch_page(
+def _store_page(
     request: Request,
-    store_id: StoreId,
     caller: PageCaller,
-    message: str | None = Query(None, max_length=40),
-    error: str | None = Query(None, max_length=500),
+    store_id: int,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    revealed: dict[int, str] | None = None,
 ) -> Response:
     web = state(request)
     with web.warehouse_lock, transaction(request) as session:
@@ -56,9 +67,21 @@ def store_launch_page(
             "holder_kinds": [h.value for h in HolderKind],
             "message": message,
             "error": error,
+            "revealed": revealed or {},
         },
         caller=caller,
     )
+
+
+@router.get("/launch/{store_id}")
+def store_launch_page(
+    request: Request,
+    store_id: StoreId,
+    caller: PageCaller,
+    message: str | None = Query(None, max_length=40),
+    error: str | None = Query(None, max_length=500),
+) -> Response:
+    return _store_page(request, caller, store_id, message=message, error=error)
 
 
 def _change(
@@ -224,3 +247,31 @@ def set_asset_form(
             )
 
     return _apply(store_id, "assets", "asset", change)
+
+
+@router.post("/launch/{store_id}/assets/{asset_id}/reveal")
+def reveal_asset_form(
+    request: Request,
+    store_id: StoreId,
+    asset_id: AssetId,
+    caller: PageCaller,
+    csrf_token: str = Form(""),
+) -> Response:
+    """The store's page with this asset's full identifier shown (the read is audited).
+
+    Answered directly, not by a redirect: the identifier must not travel in a URL."""
+    check_csrf(caller, csrf_token, request)
+    with transaction(request) as session:
+        store_or_404(session, caller, store_id, Access.READ)
+        if asset_store(session, asset_id) != store_id:
+            raise HTTPException(404, f"no asset with id {asset_id} / 资产不存在")
+    try:
+        with transaction(request) as session:
+            identifier = reveal(session, caller, state(request).workspace, asset_id)["identifier"]
+    except HTTPException as exc:
+        return RedirectResponse(
+            f"/launch/{store_id}?error={quote(str(exc.detail))}#assets", status_code=303
+        )
+    page = _store_page(request, caller, store_id, revealed={asset_id: identifier})
+    page.headers["Cache-Control"] = "no-store"
+    return page
