@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from lianxing.cli import app
 from lianxing.db.models import AuditEntry, ImportBatch
 from lianxing.ingest.service import import_file
+from lianxing.metrics.order_cube import CUBE_TABLE, DAILY_DIRTY_TABLE, STATE_TABLE, OrderCube
 from lianxing.workspace import Workspace
 
 runner = CliRunner()
@@ -39,6 +40,19 @@ def _count(workspace: Workspace, table: str) -> int:
     return int(n)
 
 
+def _pending_order_shipped(tmp_path: Path) -> Path:
+    """The fixture's pending order again, shipped and priced (24.50 USD)."""
+    later = tmp_path / "later.txt"
+    header, *rows = (FIXTURES / "amazon_all_orders.txt").read_text().splitlines()
+    cells = next(r for r in rows if r.startswith("111-0000002")).split("\t")
+    columns = header.split("\t")
+    cells[columns.index("order-status")] = "Shipped"
+    cells[columns.index("currency")] = "USD"
+    cells[columns.index("item-price")] = "24.50"
+    later.write_text(header + "\n" + "\t".join(cells) + "\n")
+    return later
+
+
 def test_import_reimport_and_status_change(workspace: Workspace, tmp_path: Path) -> None:
     store = _store(workspace)
     path = FIXTURES / "amazon_all_orders.txt"
@@ -60,17 +74,7 @@ def test_import_reimport_and_status_change(workspace: Workspace, tmp_path: Path)
     }
 
     # A later file: the pending order shipped, now with a price. An update, not a duplicate.
-    later = tmp_path / "later.txt"
-    text = path.read_text()
-    header, *rows = text.splitlines()
-    pending = next(r for r in rows if r.startswith("111-0000002"))
-    cells = pending.split("\t")
-    columns = header.split("\t")
-    cells[columns.index("order-status")] = "Shipped"
-    cells[columns.index("currency")] = "USD"
-    cells[columns.index("item-price")] = "24.50"
-    later.write_text(header + "\n" + "\t".join(cells) + "\n")
-    code, body, err = _import(str(later), "--store", str(store))
+    code, body, err = _import(str(_pending_order_shipped(tmp_path)), "--store", str(store))
     assert code == 0, err
     assert body is not None
     assert body["tables"] == {
@@ -91,6 +95,32 @@ def test_import_reimport_and_status_change(workspace: Workspace, tmp_path: Path)
         assert (batches[0].rows_read, batches[0].rows_new) == (4, 7)
         actions = session.scalars(select(AuditEntry.action)).all()
         assert actions.count("import.succeeded") == 3
+
+
+def test_an_import_keeps_existing_kpi_cubes_in_step(workspace: Workspace, tmp_path: Path) -> None:
+    store = _store(workspace)
+    wh = workspace.warehouse
+    code, _, err = _import(str(FIXTURES / "amazon_all_orders.txt"), "--store", str(store))
+    assert code == 0, err
+    # No cube yet: a first import leaves building it to the first computation.
+    assert not OrderCube(wh.ibis, wh.table).tables_exist(CUBE_TABLE)
+    result = runner.invoke(app, ["kpi", "--store", str(store), "--period", "2026-10", "--json"])
+    assert result.exit_code == 0, result.stderr
+
+    code, _, err = _import(str(_pending_order_shipped(tmp_path)), "--store", str(store))
+    assert code == 0, err
+    # The import followed its batch: the cube has nothing left to do, the daily cube
+    # has no changed day waiting for the store.
+    assert OrderCube(wh.ibis, wh.table).sync().action == "unchanged"
+    waiting = wh.execute(f"SELECT count(*) FROM {wh.qualified(DAILY_DIRTY_TABLE)}")
+    assert waiting == [(0,)]
+    with workspace.session() as session:
+        batch = session.scalars(select(ImportBatch).order_by(ImportBatch.started_at.desc())).first()
+        assert batch is not None
+    followed = wh.execute(
+        f"SELECT row_count FROM {wh.qualified(STATE_TABLE)} WHERE batch_id = ?", (batch.id,)
+    )
+    assert sorted(followed) == [(1,), (1,)]  # its order and its line
 
 
 def test_bad_file_is_rejected_whole_with_one_line_per_problem(

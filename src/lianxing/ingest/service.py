@@ -267,6 +267,16 @@ def import_file(
         fmt,
         dry_run=dry_run,
     )
+    if not dry_run and store_id is not None:
+        # Here, not at the top: the KPI engine is a heavy import most imports never need.
+        from lianxing.metrics.compiler import StoreInfo
+        from lianxing.metrics.service import keep_cubes_in_step
+
+        keep_cubes_in_step(
+            workspace.warehouse,
+            [StoreInfo(store_id, ctx.timezone, ctx.currency)],
+            result.tables,
+        )
     return result
 
 

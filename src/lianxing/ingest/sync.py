@@ -709,6 +709,16 @@ def _sync_stream(
     except Exception as exc:
         error = exc
     _finish_stream(workspace, store.id, connector, result, error, actor)
+    if result.tables:
+        # The KPI engine's cubes follow what was written, as after a file import (a heavy
+        # import, done here only when something was written).
+        from lianxing.metrics.compiler import StoreInfo
+        from lianxing.metrics.service import keep_cubes_in_step
+
+        with lock:
+            keep_cubes_in_step(
+                workspace.warehouse, [StoreInfo(ctx.store_id, ctx.timezone)], result.tables
+            )
     if isinstance(error, AuthorisationError):
         raise error
     return result

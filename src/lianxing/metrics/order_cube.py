@@ -31,6 +31,7 @@ from ibis.backends import BaseBackend
 
 from lianxing.metrics.compiler import CANCELLED, TableSource
 from lianxing.warehouse.temporary import compiled, create_temp_table, drop_table, run
+from lianxing.warehouse.writer import BATCH_ROWS_TABLE, LEDGER_COMPLETE
 
 CUBE_TABLE = "kpi_order_facts"
 STATE_TABLE = "kpi_order_facts_batches"
@@ -52,6 +53,7 @@ _KEY = ("store_id", "order_id")
 _ORDER_FACTS = ("orders", "order_lines")
 # Followed too, though they change no row of the cube: the days of their orders change.
 _REFUND_FACTS = ("refunds", "returns")
+CUBE_FACTS = (*_ORDER_FACTS, *_REFUND_FACTS)  # the fact tables the cubes follow
 _DERIVED = (DAILY_TABLE, DAILY_REFUNDS_TABLE, DAILY_ZONES_TABLE, DAILY_DIRTY_TABLE)
 _MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 
@@ -59,7 +61,8 @@ _MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 @dataclass(frozen=True, slots=True)
 class SyncResult:
     """What :meth:`OrderCube.sync` did: ``unchanged``, ``appended`` (new orders with their
-    lines), ``incremental`` (touched orders recomputed) or ``rebuilt``."""
+    lines), ``incremental`` (touched orders recomputed), ``followed`` (refunds or returns
+    noted), ``rebuilt``, or ``stale`` (left for the next computation to rebuild)."""
 
     action: str
     orders: int = 0  # orders recomputed (incremental) or in the cube (rebuilt)
@@ -80,8 +83,10 @@ class OrderCube:
         self._synced = False
         self._orphans = False
         self._derived: dict[str, ir.Table] = {}
-        # Bumped whenever this object changes the cube, so the daily cube knows to look.
+        # Bumped whenever the cube changed since this object last looked, so the daily
+        # cube knows to look again.
         self.generation = 0
+        self._seen: dict[tuple[str, str], int] | None = None  # the facts last seen in step
 
     # -- reading ---------------------------------------------------------------------
     def table(self) -> ir.Table:
@@ -100,15 +105,20 @@ class OrderCube:
         return self._derived[name]
 
     # -- keeping in step -------------------------------------------------------------
-    def sync(self, *, force: bool = False) -> SyncResult:
+    def sync(self, *, force: bool = False, rebuild: bool = True) -> SyncResult:
         """Bring the cube in step with ``orders`` and ``order_lines`` (once per engine
-        computation; ``force`` checks again, e.g. on refresh)."""
+        computation; ``force`` checks again, e.g. on refresh). With ``rebuild`` false, only
+        changes that can be followed are (an import keeping an existing cube in step):
+        where the cube would be built from scratch, ``stale`` is returned and the next
+        computation builds it."""
         if not self.stored or (self._synced and not force):
             return SyncResult("unchanged")
         stored = self._stored_fingerprint()
         current = self._fingerprint()
         self._orphans = bool(stored and stored.get((_ORPHANS_FACT, "1")) is not None)
         if stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None:
+            if not rebuild:
+                return SyncResult("stale")
             result = self.rebuild(current)
         elif {k: v for k, v in stored.items() if k[0] not in _META_FACTS} == current:
             result = SyncResult("unchanged")
@@ -121,11 +131,17 @@ class OrderCube:
             # they touch are the only ones that changed. Anything else is rebuilt.
             if new and not known_grew and lost <= sum(current[k] for k in new):
                 result = self._follow(new, current, known)
+            elif not rebuild:
+                return SyncResult("stale")
             else:
                 result = self.rebuild(current)
         self._synced = True
-        if result.action != "unchanged":
+        followed = {k: v for k, v in (stored or {}).items() if k[0] not in _META_FACTS}
+        if result.action != "unchanged" or followed != self._seen:
+            # Changed here, or by another process or object since this one last looked
+            # (an import keeping the cube in step): the daily cube must look again.
             self.generation += 1
+        self._seen = current
         return result
 
     def _follow(
@@ -196,6 +212,7 @@ class OrderCube:
             self.execute(f"ANALYZE {self.name(CUBE_TABLE)}")
         self._synced = True
         self.generation += 1
+        self._seen = fingerprint
         return SyncResult("rebuilt", self._count())
 
     @contextmanager
@@ -326,22 +343,54 @@ class OrderCube:
 
     # -- fingerprint -----------------------------------------------------------------
     def _fingerprint(self) -> dict[tuple[str, str], int]:
-        parts = []
-        for fact in (*_ORDER_FACTS, *_REFUND_FACTS):
-            t = self.fact_table(fact)
-            parts.append(
-                t.group_by("batch_id").aggregate(rows=t.count()).mutate(fact=ibis.literal(fact))
+        """Rows per batch of every followed fact table: from the writer's batch ledger where
+        it is complete and accounts for every row the table has (a row count, which DuckDB
+        keeps without a scan), else counted from the table."""
+        facts = (*_ORDER_FACTS, *_REFUND_FACTS)
+        fingerprint: dict[tuple[str, str], int] = {}
+        unaccounted = set(facts)
+        if self.tables_exist(BATCH_ROWS_TABLE):
+            ledger = self.rows(
+                f"SELECT fact, batch_id, row_count FROM {self.name(BATCH_ROWS_TABLE)} "
+                f"WHERE fact IN ({', '.join(quote(f) for f in facts)})"
             )
-        result = self.backend.to_pyarrow(ibis.union(*parts))
-        return {
-            (str(f), str(b)): int(n)
-            for f, b, n in zip(
-                result.column("fact").to_pylist(),
-                result.column("batch_id").to_pylist(),
-                result.column("rows").to_pylist(),
-                strict=True,
+            totals = dict(
+                self.rows(
+                    " UNION ALL ".join(
+                        f"SELECT {quote(f)}, count(*) FROM {self.name(f)}" for f in facts
+                    )
+                )
             )
-        }
+            complete = {str(f) for f, b, _ in ledger if b == LEDGER_COMPLETE}
+            for fact in complete:
+                counts = {
+                    (fact, str(b)): int(n)
+                    for f, b, n in ledger
+                    if f == fact and b != LEDGER_COMPLETE and n
+                }
+                if sum(counts.values()) == totals[fact]:
+                    fingerprint.update(counts)
+                    unaccounted.discard(fact)
+        if unaccounted:  # written outside the writer, or never written since the ledger
+            parts = []
+            for fact in sorted(unaccounted):
+                t = self.fact_table(fact)
+                parts.append(
+                    t.group_by("batch_id").aggregate(rows=t.count()).mutate(fact=ibis.literal(fact))
+                )
+            result = self.backend.to_pyarrow(ibis.union(*parts) if len(parts) > 1 else parts[0])
+            fingerprint.update(
+                {
+                    (str(f), str(b)): int(n)
+                    for f, b, n in zip(
+                        result.column("fact").to_pylist(),
+                        result.column("batch_id").to_pylist(),
+                        result.column("rows").to_pylist(),
+                        strict=True,
+                    )
+                }
+            )
+        return fingerprint
 
     def _stored_fingerprint(self) -> dict[tuple[str, str], int] | None:
         schema = quote(self.database) if self.database else "current_schema()"

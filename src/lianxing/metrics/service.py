@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,11 @@ from lianxing.db.models import Store
 from lianxing.domain.kpi import KpiMatrix, OptionValue, Scope
 from lianxing.domain.periods import Period
 from lianxing.metrics.compiler import StoreInfo
+from lianxing.metrics.daily_cube import DailyOrderCube
 from lianxing.metrics.engine import KpiEngine
 from lianxing.metrics.loader import Catalog, load_catalog
-from lianxing.warehouse import Warehouse
+from lianxing.metrics.order_cube import CUBE_FACTS, OrderCube, SyncResult
+from lianxing.warehouse import Warehouse, WriteStats
 
 
 def workspace_kpi_dir(home: Path) -> Path:
@@ -40,6 +42,29 @@ def platform_store_ids(session: Session, platform: str) -> list[int]:
     return list(
         session.scalars(select(Store.id).where(Store.platform == platform).order_by(Store.id))
     )
+
+
+def keep_cubes_in_step(
+    warehouse: Warehouse, stores: Sequence[StoreInfo], written: Mapping[str, WriteStats]
+) -> SyncResult:
+    """After an import that wrote ``written``: follow it in the KPI engine's derived tables
+    (the order cube, and the daily cube of ``stores``), so that the next computation or
+    refresh starts in step.
+
+    Only what can be followed is done here (new or replaced orders, new refunds); a cube
+    that does not exist yet or must be built from scratch is left to the next computation,
+    so a first bulk import does not pay for it.
+    """
+    if not any(
+        (stats := written.get(fact)) is not None and (stats.new or stats.updated)
+        for fact in CUBE_FACTS
+    ):
+        return SyncResult("unchanged")
+    cube = OrderCube(warehouse.ibis, warehouse.table)
+    result = cube.sync(rebuild=False)
+    if result.action != "stale" and stores:
+        DailyOrderCube(cube).ensure(stores)
+    return result
 
 
 def compute_matrix(

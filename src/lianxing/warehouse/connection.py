@@ -129,12 +129,21 @@ class Warehouse:
         return _SQL_TYPES[self.dialect][column_type]
 
     def ensure_schema(self) -> None:
-        """Create every fact table that does not exist yet (safe to run again)."""
+        """Create every fact table that does not exist yet (safe to run again), and the
+        batch ledger (``writer``), complete from the start for tables still empty."""
+        from lianxing.warehouse.writer import record_batch_rows
+
         with self.transaction():
             if self.schema is not None:
                 self.execute(f"CREATE SCHEMA IF NOT EXISTS {_check_identifier(self.schema)}")
             for table in FACT_TABLES.values():
                 self.execute(self.create_table_sql(table))
+                ((empty,),) = self.execute(
+                    f"SELECT count(*) = 0 FROM (SELECT 1 FROM {self.qualified(table.name)} "
+                    "LIMIT 1) AS head"
+                )
+                if empty:
+                    record_batch_rows(self, table.name, {})
 
     def batch(self, batch_id: str, source: str, dry_run: bool = False) -> BatchWriter:
         from lianxing.warehouse.writer import BatchWriter

@@ -10,6 +10,12 @@ transaction), then merged into the fact tables in ONE transaction:
 
 A failure anywhere, or a killed process, leaves the fact tables as they were: the merge
 commits all tables at once or not at all.
+
+In the same transaction the writer keeps the *batch ledger* (``lx_batch_rows``): how many
+rows of each fact table each batch last wrote. Derived tables (the KPI engine's order
+cube) compare it with what they were built from to learn what changed, without scanning
+the facts. A table's ledger is complete once it holds the table's marker row; the first
+write to a table without one counts the table's rows afresh.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ if TYPE_CHECKING:
     from lianxing.warehouse.connection import Warehouse
 
 _SEQ = "_lx_seq"
+BATCH_ROWS_TABLE = "lx_batch_rows"
+BATCH_ROWS_COLUMNS = "fact VARCHAR(64), batch_id VARCHAR(256), row_count BIGINT"
+# Marker row of a fact table whose ledger counts every one of its rows.
+LEDGER_COMPLETE = "__complete__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +218,15 @@ class BatchWriter:
             f"FROM {dedup} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {on})",
             (self.source, self.batch_id),
         )
+        replaced: list[tuple[Any, ...]] = []
         if updated:
             on_changed = " AND ".join(f"c.{k} = {target}.{k}" for k in table.key)
+            on_ct = " AND ".join(f"c.{k} = t.{k}" for k in table.key)
+            # The batches that wrote the rows about to be replaced lose them in the ledger.
+            replaced = wh.execute(
+                f"SELECT t.batch_id, count(*) FROM {changed} c JOIN {target} t ON {on_ct} "
+                "GROUP BY t.batch_id"
+            )
             wh.execute(
                 f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {changed} c WHERE {on_changed})"
             )
@@ -221,7 +238,41 @@ class BatchWriter:
         wh.execute(f"DROP TABLE IF EXISTS {changed}")
         if dedup != stage:
             wh.execute(f"DROP TABLE IF EXISTS {dedup}")
+        if new or updated:
+            moved = {str(batch): -int(n) for batch, n in replaced}
+            moved[self.batch_id] = moved.get(self.batch_id, 0) + new + int(updated)
+            record_batch_rows(wh, table.name, moved)
         return WriteStats(new=new, updated=int(updated), unchanged=int(total) - new - int(updated))
+
+
+def record_batch_rows(warehouse: Warehouse, fact: str, changes: Mapping[str, int]) -> None:
+    """Add ``changes`` (batch -> rows gained or lost) to ``fact``'s ledger, or, where the
+    ledger of ``fact`` is not complete, count the table's rows per batch afresh."""
+    wh = warehouse
+    ledger = wh.qualified(BATCH_ROWS_TABLE)
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {ledger} ({BATCH_ROWS_COLUMNS})")
+    ((complete,),) = wh.execute(
+        f"SELECT count(*) FROM {ledger} WHERE fact = ? AND batch_id = ?", (fact, LEDGER_COMPLETE)
+    )
+    if not complete:
+        wh.execute(f"DELETE FROM {ledger} WHERE fact = ?", (fact,))
+        wh.execute(
+            f"INSERT INTO {ledger} SELECT ?, batch_id, count(*) FROM {wh.qualified(fact)} "
+            "GROUP BY batch_id",
+            (fact,),
+        )
+        wh.execute(f"INSERT INTO {ledger} VALUES (?, ?, 0)", (fact, LEDGER_COMPLETE))
+        return
+    for batch_id, delta in changes.items():
+        if delta and not wh.execute_count(
+            f"UPDATE {ledger} SET row_count = row_count + ? WHERE fact = ? AND batch_id = ?",
+            (delta, fact, batch_id),
+        ):
+            wh.execute(f"INSERT INTO {ledger} VALUES (?, ?, ?)", (fact, batch_id, delta))
+    wh.execute(
+        f"DELETE FROM {ledger} WHERE fact = ? AND row_count = 0 AND batch_id <> ?",
+        (fact, LEDGER_COMPLETE),
+    )
 
 
 def _dedup_sql(dialect: str, table: FactTable, stage: str, data_cols: list[str]) -> str:
