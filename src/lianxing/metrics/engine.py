@@ -123,20 +123,30 @@ _COVERED_COLUMN = dict(_SOURCE_COVERAGE.values())
 _ORDER_TABLES = ("orders", "order_lines")
 # The fact tables each cube source reads (a refresh re-reads a source only if one changed).
 _SOURCE_READS: dict[str, tuple[str, ...]] = {
-    "order_days": _ORDER_TABLES,
-    "refund_rd": ("refunds",),
-    "refund_od": ("refunds", *_ORDER_TABLES),
+    "order_days": (*_ORDER_TABLES, "fx_rates"),
+    "refund_rd": ("refunds", "fx_rates"),
+    "refund_od": ("refunds", *_ORDER_TABLES, "fx_rates"),
     "return_rd": ("returns",),
     "return_od": ("returns", *_ORDER_TABLES),
     "due": ("orders",),
     "shipped": ("orders",),
-    "ads": ("ad_daily",),
+    "ads": ("ad_daily", "fx_rates"),
     "traffic": ("traffic_daily",),
-    "fees": ("fees",),
-    "cogs": ("cogs", *_ORDER_TABLES),
+    "fees": ("fees", "fx_rates"),
+    "cogs": ("cogs", *_ORDER_TABLES, "fx_rates"),
 }
 _COVERAGE_COLUMNS = {
     "orders": (("orders", "purchase_ts"), ("refunds", "refund_ts"), ("returns", "return_ts")),
+}
+# The cube with a row for every local day that has facts of a table (coverage follows it
+# on refresh). Money sources also read ``fx_rates``: a changed rate changes their values.
+_COVERING_SOURCE = {
+    "orders": "order_days",
+    "refunds": "refund_rd",
+    "returns": "return_rd",
+    "ad_daily": "ads",
+    "traffic_daily": "traffic",
+    "fees": "fees",
 }
 
 
@@ -176,6 +186,18 @@ class _Request:
     compare: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    """A resolved request with the evaluator holding its sums (kept for a refresh)."""
+
+    request: _Request
+    selected: list[str]
+    effective: dict[str, dict[str, OptionValue]]
+    position: dict[int, int]  # store id -> column
+    instances: _Instances
+    evaluator: _Evaluator
+
+
 @dataclass(slots=True)
 class _CubeState:
     window: Window
@@ -203,7 +225,7 @@ class KpiEngine:
         self._cubes: dict[str, _CubeState] = {}  # by timezone mode
         self.order_cube = OrderCube(backend, self.table)
         self.daily_cube = DailyOrderCube(self.order_cube)
-        self._last: _Request | None = None
+        self._last: _Evaluation | None = None
 
     # -- public ------------------------------------------------------------------------
     def compute(
@@ -219,16 +241,18 @@ class KpiEngine:
             list(periods), list(scopes), list(kpis) if kpis else None, dict(options or {}), compare
         )
         self._cubes.clear()
-        self._last = request
-        return self._compute(request)
+        self._last = self._evaluate(request)
+        return self._assemble(self._last)
 
     def refresh(self, changed_since: dt.datetime, tables: Iterable[str] | None = None) -> KpiMatrix:
         """Recompute the last matrix after facts from ``changed_since`` (naive UTC) on changed.
 
         Only cube days from the change on are queried again (reaching back to the order day
-        of new refunds and returns); facts before that are assumed unchanged. ``tables``:
-        the fact tables that changed, where the caller knows (an import knows what it
-        wrote); cubes that read none of them are kept as they are.
+        of new refunds and returns); facts before that are assumed unchanged. The sums the
+        last matrix was evaluated from are kept: the rows of the re-queried days are taken
+        out of them and the fresh rows added, so the work is proportional to the change,
+        not to the history. ``tables``: the fact tables that changed, where the caller knows
+        (an import knows what it wrote); cubes that read none of them are kept as they are.
         """
         if self._last is None:
             raise KpiRequestError("nothing to refresh: compute a matrix first")
@@ -237,12 +261,16 @@ class KpiEngine:
         if unknown:
             raise KpiRequestError(f"unknown fact table {', '.join(sorted(unknown))}")
         self.order_cube.sync(force=True)
+        evaluator = self._last.evaluator
         for mode, state in self._cubes.items():
-            self._refresh_cubes(mode, state, changed_since, changed)
-        return self._compute(self._last)
+            replaced = self._refresh_cubes(mode, state, changed_since, changed)
+            evaluator.apply(mode, replaced, rates_changed=changed is None or "fx_rates" in changed)
+        evaluator.forget_measures()
+        return self._assemble(self._last)
 
     # -- request handling --------------------------------------------------------------
-    def _compute(self, request: _Request) -> KpiMatrix:
+    def _evaluate(self, request: _Request) -> _Evaluation:
+        """Resolve a request: its KPIs, stores, period instances and an evaluator for them."""
         periods, scopes, kpis = request.periods, request.scopes, request.kpis
         options, compare = request.options, request.compare
         selected = kpis or list(self.catalog.definitions)
@@ -267,6 +295,22 @@ class KpiEngine:
 
         effective = {k: self.catalog.definitions[k].effective_options(options) for k in selected}
         evaluator = _Evaluator(self, selected, stores, scopes, instances, membership)
+        return _Evaluation(request, selected, effective, position, instances, evaluator)
+
+    def _assemble(self, evaluation: _Evaluation) -> KpiMatrix:
+        """Evaluate every KPI of a resolved request into the matrix."""
+        request, selected, effective = evaluation.request, evaluation.selected, evaluation.effective
+        periods, scopes, options, compare = (
+            request.periods,
+            request.scopes,
+            request.options,
+            request.compare,
+        )
+        instances, evaluator, position = (
+            evaluation.instances,
+            evaluation.evaluator,
+            evaluation.position,
+        )
         grids: dict[str, dict[str, KpiGrid]] = {role: {} for role in ROLES}
         for kpi_id in selected:
             values, codes, parts = evaluator.kpi(kpi_id, effective[kpi_id])
@@ -447,7 +491,10 @@ class KpiEngine:
         state: _CubeState,
         changed_since: dt.datetime,
         changed: set[str] | None,
-    ) -> None:
+    ) -> dict[str, tuple[Frame, Frame]]:
+        """Re-query the changed days of every cube that reads a changed table; per source,
+        the rows replaced and the rows that replace them (both from the first changed day)."""
+
         def touched(reads: Iterable[str]) -> bool:
             return changed is None or not changed.isdisjoint(reads)
 
@@ -457,8 +504,9 @@ class KpiEngine:
         )
         from_day = max(min(since_day, reach_back) if reach_back else since_day, state.window.first)
         if from_day >= state.window.end:
-            return
+            return {}
         stale = {source for source in state.frames if touched(_SOURCE_READS[source])}
+        replaced: dict[str, tuple[Frame, Frame]] = {}
         if stale:
             fresh = self._query_cubes(
                 self._queries(state, mode, Window(from_day, state.window.end)), stale
@@ -466,17 +514,26 @@ class KpiEngine:
             for source, frame in fresh.items():
                 old = state.frames[source]
                 keep = old["day"] < from_day.toordinal()
+                replaced[source] = ({name: old[name][~keep] for name in old}, frame)
                 state.frames[source] = {
                     name: np.concatenate([old[name][keep], frame[name]]) for name in old
                 }
-        # Facts before the change are unchanged: extend what is known.
-        covered = {
-            table
-            for table in state.coverage
-            if touched(fact for fact, _ in _COVERAGE_COLUMNS.get(table, ((table, ""),)))
-        }
-        self._load_coverage(state, mode, changed_since, covered)
+        # Facts before the change are unchanged: extend what is known, from the fresh rows
+        # where a cube has a row for every day with facts of the table, else by a query.
+        queried = set()
+        for table in state.coverage:
+            facts = [fact for fact, _ in _COVERAGE_COLUMNS.get(table, ((table, ""),))]
+            if not touched(facts):
+                continue
+            covering = [_COVERING_SOURCE.get(fact, "") for fact in facts if touched((fact,))]
+            if all(source in replaced for source in covering):
+                for source in covering:
+                    _extend_coverage(state.coverage[table], replaced[source][1])
+            else:
+                queried.add(table)
+        self._load_coverage(state, mode, changed_since, queried)
         state.changed_from = from_day.toordinal()
+        return replaced
 
     def _earliest_order_touched(self, since: dt.datetime) -> dt.date | None:
         """Earliest purchase day (UTC, minus a day) of orders refunded/returned since ``since``.
@@ -621,6 +678,8 @@ class _Evaluator:
         self._store_of_scope = self._pair_stores[np.argsort(self._pair_scopes)] if single else None
         self._measures: dict[tuple[str, tuple[tuple[str, OptionValue], ...]], _Measured] = {}
         self._bases: dict[tuple[str, str], dict[str, Array]] = {}
+        self._rates: dict[tuple[str, str], _FxTable] = {}
+        self._coverage: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
         self._pending_counts: Array | None = None
         self._row_plans: dict[tuple[bytes, bytes], tuple[npt.NDArray[np.int64], ...]] = {}
         self.shape = (len(instances.labels), len(scopes))
@@ -734,13 +793,37 @@ class _Evaluator:
             state = self.engine.cube_state(
                 mode, self.instances, self.stores, with_cubes=True, sources=self.sources
             )
-            rates = _FxTable(self.engine, state.frames, currency)
+            rates = self._rates[key] = _FxTable(self.engine, state.frames, currency)
             base: dict[str, Array] = {}
             for source, frame in sorted(state.frames.items()):
                 for column, (stores, days, values) in _daily_columns(source, frame, rates).items():
                     base[column] = self._rollup(stores, days, values)
             self._bases[key] = base
         return self._bases[key]
+
+    def apply(
+        self, mode: str, replaced: Mapping[str, tuple[Frame, Frame]], *, rates_changed: bool
+    ) -> None:
+        """Bring the sums of ``mode`` in step after a refresh: per source, the replaced daily
+        rows are taken out (at the rates they were added with) and the fresh rows added (at
+        the current rates)."""
+        for (base_mode, currency), base in self._bases.items():
+            if base_mode != mode:
+                continue
+            rates = self._rates[(mode, currency)]
+            for sign, fresh in ((-1.0, False), (1.0, True)):
+                if fresh and rates_changed:
+                    rates.forget()
+                for source, (old_rows, new_rows) in replaced.items():
+                    columns = _daily_columns(source, new_rows if fresh else old_rows, rates)
+                    for column, (stores, days, values) in columns.items():
+                        base[column] += sign * self._rollup_rows(stores, days, values)
+
+    def forget_measures(self) -> None:
+        """Measures are derived from the sums and period aggregates: evaluate them again."""
+        self._measures.clear()
+        self._coverage.clear()
+        self._pending_counts = None
 
     def _rollup(
         self, store_ids: npt.NDArray[np.int64], days: npt.NDArray[np.int64], values: Array
@@ -750,11 +833,7 @@ class _Evaluator:
         rows_key = (store_ids.tobytes(), days.tobytes())
         if rows_key not in self._row_plans:
             n_stores = len(self.stores)
-            size = int(store_ids.max()) + 1 if store_ids.size else 1
-            lookup = np.full(size, -1, dtype=np.int64)
-            for sid, j in self.position.items():
-                if sid < lookup.size:
-                    lookup[sid] = j
+            lookup = self._store_lookup(int(store_ids.max()) if store_ids.size else 0)
             positions = lookup[store_ids] if store_ids.size else store_ids
             keep = positions >= 0
             keys = positions[keep] * 10_000_000 + days[keep]
@@ -768,8 +847,35 @@ class _Evaluator:
         prefix = np.concatenate([[0.0], np.cumsum(values[order])])
         return np.where(self.instances.starts >= 0, prefix[ends] - prefix[starts], 0.0)
 
+    def _rollup_rows(
+        self, store_ids: npt.NDArray[np.int64], days: npt.NDArray[np.int64], values: Array
+    ) -> Array:
+        """:meth:`_rollup` for a few rows (a refresh's): each row added to every instance
+        whose day range holds it, without sorting anything."""
+        result = np.zeros(self.instances.starts.shape)
+        if not store_ids.size:
+            return result
+        lookup = self._store_lookup(int(store_ids.max()))
+        positions = lookup[store_ids]
+        ours = positions >= 0
+        positions, days, values = positions[ours], days[ours], values[ours]
+        for i in range(len(self.instances.labels)):
+            starts, ends = self.instances.starts[i, positions], self.instances.ends[i, positions]
+            inside = (starts >= 0) & (starts <= days) & (days < ends)
+            np.add.at(result[i], positions[inside], values[inside])
+        return result
+
+    def _store_lookup(self, largest_id: int) -> npt.NDArray[np.int64]:
+        """Store id -> column (-1: not in this request), for ids up to ``largest_id``."""
+        lookup = np.full(max(largest_id, *self.position, 0) + 1, -1, dtype=np.int64)
+        for sid, j in self.position.items():
+            lookup[sid] = j
+        return lookup
+
     def _covered(self, table: str, mode: str) -> npt.NDArray[np.bool_]:
         """(instance, store): the store has facts of ``table`` around the period."""
+        if (table, mode) in self._coverage:
+            return self._coverage[(table, mode)]
         self.engine.cube_state(mode, self.instances, self.stores, with_cubes=False)
         wanted = {_SOURCE_COVERAGE[source][0] for source in self.sources}
         coverage = self.engine.coverage(mode, table, wanted)
@@ -778,7 +884,9 @@ class _Evaluator:
         )
         lasts = np.array([coverage.get(s.store_id, (0, -1))[1] for s in self.stores])
         starts, ends = self.instances.starts, self.instances.ends
-        return (starts >= 0) & (ends > firsts[None, :]) & (starts <= lasts[None, :])
+        covered = (starts >= 0) & (ends > firsts[None, :]) & (starts <= lasts[None, :])
+        self._coverage[(table, mode)] = covered
+        return covered
 
     def _sum_to_scopes(self, per_store: Array) -> Array:
         """(instance, store) -> (instance, scope) sums; a gather when every scope is one store."""
@@ -997,6 +1105,22 @@ def _grid(
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
+def _extend_coverage(coverage: dict[int, tuple[int, int]], frame: Frame) -> None:
+    """Widen each store's first/last day with the days of ``frame``'s rows."""
+    if not frame["day"].size:
+        return
+    stores, inverse = np.unique(frame["store_id"], return_inverse=True)
+    firsts = np.full(stores.size, np.iinfo(np.int64).max)
+    lasts = np.full(stores.size, np.iinfo(np.int64).min)
+    np.minimum.at(firsts, inverse, frame["day"])
+    np.maximum.at(lasts, inverse, frame["day"])
+    for store_id, first_day, last_day in zip(
+        stores.tolist(), firsts.tolist(), lasts.tolist(), strict=True
+    ):
+        known = coverage.get(store_id, (first_day, last_day))
+        coverage[store_id] = (min(known[0], first_day), max(known[1], last_day))
+
+
 def _memoised(table: TableSource) -> TableSource:
     """The same fact table expression for every use in one engine: each lookup asks the
     backend for the table's schema."""
@@ -1101,6 +1225,11 @@ class _FxTable:
         self.engine, self.reporting = engine, reporting
         self.frames = frames
         self._rates: dict[tuple[int, str], float] | None = None
+        self._reloaded = False  # since the last miss
+
+    def forget(self) -> None:
+        """Read the rates again when next needed (they changed)."""
+        self._rates = None
 
     def _load(self) -> dict[tuple[int, str], float]:
         if self._rates is None:
@@ -1127,8 +1256,13 @@ class _FxTable:
         if currency == "USD":
             return 1.0
         rate = self._load().get((day, currency))
+        if rate is None and not self._reloaded:
+            # Loaded for the days the cubes had then: a refresh may bring later days.
+            self._rates, self._reloaded = None, True
+            rate = self._load().get((day, currency))
         if rate is None:
             raise FxRateMissing(currency, dt.date.fromordinal(day), self.reporting)
+        self._reloaded = False
         return rate
 
     def factors(self, days: npt.NDArray[np.int64], currencies: npt.NDArray[Any]) -> Array:
