@@ -22,7 +22,7 @@ from lianxing.agencies.service import (
     get_agency,
     verify_case,
 )
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_session, command_workspace, emit_json, fail, parse_date
 from lianxing.cli.root import app
 from lianxing.domain.buy_vs_build import CostInputError, Scope, agency, compare, parse_cost_book
 from lianxing.launch.vault import VaultError
@@ -44,23 +44,17 @@ def agency_add(
 ) -> None:
     """Add an agency profile (the credit code is checked per GB 32100-2015). 新增服务商"""
     founded_on = parse_date(founded, "--founded")
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            profile = add_agency(
-                session,
-                legal_name=name,
-                credit_code=credit_code,
-                business_scope=scope,
-                founded_on=founded_on,
-                actor=by,
-                org_id=org,
-            )
-            body = agency_json(session, profile)
-    except AgencyError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AgencyError) as session:
+        profile = add_agency(
+            session,
+            legal_name=name,
+            credit_code=credit_code,
+            business_scope=scope,
+            founded_on=founded_on,
+            actor=by,
+            org_id=org,
+        )
+        body = agency_json(session, profile)
     if as_json:
         emit_json(body)
     else:
@@ -75,14 +69,8 @@ def agency_show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Profile, records, documents, case studies and the measured service record. 服务商档案"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            body = agency_json(session, get_agency(session, agency_id))
-    except AgencyError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AgencyError) as session:
+        body = agency_json(session, get_agency(session, agency_id))
     if as_json:
         emit_json(body)
         return
@@ -116,22 +104,16 @@ def agency_record(
     """Enter a complaint or litigation record with its source and date. 投诉与诉讼记录"""
     day = parse_date(date, "--date")
     assert day is not None
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            add_agency_record(
-                session,
-                agency_id,
-                kind=kind,
-                source=source,
-                recorded_on=day,
-                summary=summary,
-                actor=by,
-            )
-    except AgencyError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AgencyError) as session:
+        add_agency_record(
+            session,
+            agency_id,
+            kind=kind,
+            source=source,
+            recorded_on=day,
+            summary=summary,
+            actor=by,
+        )
     print("已记录 / recorded")
 
 
@@ -150,25 +132,19 @@ def agency_doc(
         content = file.read_bytes()
     except OSError as exc:
         fail(f"{file}: cannot read ({exc.strerror})")
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            link = add_agency_document(
-                ws,
-                session,
-                agency_id,
-                kind=kind,
-                content=content,
-                file_name=file.name,
-                title=title,
-                expires_on=expires_on,
-                actor=by,
-            )
-            document_id = link.document_id
-    except (AgencyError, VaultError) as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_workspace(AgencyError, VaultError) as ws, ws.session() as session:
+        link = add_agency_document(
+            ws,
+            session,
+            agency_id,
+            kind=kind,
+            content=content,
+            file_name=file.name,
+            title=title,
+            expires_on=expires_on,
+            actor=by,
+        )
+        document_id = link.document_id
     print(f"已加密存入保险库 / stored in the vault: document #{document_id}")
 
 
@@ -184,15 +160,9 @@ def case_add(
     by: str = typer.Option("cli", "--by"),
 ) -> None:
     """Record a case study as the agency tells it ("claimed"). 新增案例（自述）"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            case = add_case(session, agency_id, title=title, claim=claim, actor=by)
-            case_id = case.id
-    except AgencyError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AgencyError) as session:
+        case = add_case(session, agency_id, title=title, claim=claim, actor=by)
+        case_id = case.id
     print(f"案例 #{case_id}：自述 / claimed")
 
 
@@ -206,8 +176,7 @@ def case_verify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The seller consents: freeze a KPI snapshot into the case ("verified"). 卖家同意后核实"""
-    ws = workspace()
-    try:
+    with command_workspace(AgencyError) as ws:
         body = verify_case(
             ws,
             case_id,
@@ -216,10 +185,6 @@ def case_verify(
             kpis=[k.strip() for k in kpi.split(",") if k.strip()],
             consent_by=consent_by,
         )
-    except AgencyError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     if as_json:
         emit_json(body)
     else:
@@ -235,20 +200,14 @@ def agency_freeze(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Suspend all of an agency's grants at once. 敏感操作冻结"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = freeze_agency(
-                session,
-                agency_org_id=agency_org,
-                reason=reason,
-                actor=by,
-                seller_org_id=seller_org,
-            )
-    except FreezeError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(FreezeError) as session:
+        view = freeze_agency(
+            session,
+            agency_org_id=agency_org,
+            reason=reason,
+            actor=by,
+            seller_org_id=seller_org,
+        )
     if as_json:
         emit_json(view.as_json())
     else:
@@ -262,14 +221,8 @@ def agency_unfreeze(
     by: str = typer.Option("cli", "--by"),
 ) -> None:
     """Lift a freeze (recorded with its reason). 解除冻结"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = lift_freeze(session, freeze_id, reason=reason, actor=by)
-    except FreezeError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(FreezeError) as session:
+        view = lift_freeze(session, freeze_id, reason=reason, actor=by)
     print(f"已解冻 / lifted #{view.id}")
 
 

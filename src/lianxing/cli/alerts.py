@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -25,7 +25,13 @@ from lianxing.alerts.service import (
     list_rules,
     silence_alert,
 )
-from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.common import (
+    command_session,
+    command_workspace,
+    emit_json,
+    fail,
+    fail_with_problems,
+)
 from lianxing.cli.root import app
 from lianxing.domain.alerts import RULE_KIND_NAMES, STATE_LABELS, AlertState
 from lianxing.domain.time import utcnow
@@ -39,12 +45,6 @@ app.add_typer(alert_app, name="alert")
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _fail_all(problems: list[str]) -> NoReturn:
-    for problem in problems[:-1]:
-        print(f"error: {problem}", file=sys.stderr)
-    fail(problems[-1])
 
 
 def parse_duration(text: str, option: str) -> int:
@@ -94,23 +94,17 @@ def channel_add(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add a notification channel / 添加通知渠道."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = add_channel(
-                session,
-                ws.cipher,
-                name=name,
-                kind=kind,
-                locale=locale,
-                config=_pairs(setting, "--set"),
-                secrets={k: str(v) for k, v in _pairs(secret, "--secret").items()},
-                actor="cli",
-            )
-    except AlertInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_workspace(AlertInputError, show=fail_with_problems) as ws, ws.session() as session:
+        view = add_channel(
+            session,
+            ws.cipher,
+            name=name,
+            kind=kind,
+            locale=locale,
+            config=_pairs(setting, "--set"),
+            secrets={k: str(v) for k, v in _pairs(secret, "--secret").items()},
+            actor="cli",
+        )
     if as_json:
         emit_json(view.as_json())
     else:
@@ -120,12 +114,8 @@ def channel_add(
 @channel_app.command("list")
 def channel_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List notification channels (secrets are never shown) / 列出通知渠道."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            channels = list_channels(session, ws.cipher)
-    finally:
-        ws.close()
+    with command_workspace() as ws, ws.session() as session:
+        channels = list_channels(session, ws.cipher)
     if as_json:
         emit_json({"channels": [c.as_json() for c in channels]})
         return
@@ -169,26 +159,20 @@ def rule_add(
     params = _pairs(param, "--param")
     grace_seconds = parse_duration(grace, "--grace")
     repeat_seconds = parse_duration(repeat, "--repeat") if repeat else None
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = add_rule(
-                session,
-                name=name,
-                kind=kind,
-                scope_kind=scope_kind,
-                scope_ref=scope_ref,
-                severity=severity,
-                params=params,
-                grace_seconds=grace_seconds,
-                repeat_seconds=repeat_seconds,
-                channel_ids=channel,
-                actor="cli",
-            )
-    except AlertInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(AlertInputError, show=fail_with_problems) as session:
+        view = add_rule(
+            session,
+            name=name,
+            kind=kind,
+            scope_kind=scope_kind,
+            scope_ref=scope_ref,
+            severity=severity,
+            params=params,
+            grace_seconds=grace_seconds,
+            repeat_seconds=repeat_seconds,
+            channel_ids=channel,
+            actor="cli",
+        )
     if as_json:
         emit_json(view.as_json())
     else:
@@ -198,12 +182,8 @@ def rule_add(
 @rule_app.command("list")
 def rule_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List alert rules / 列出告警规则."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            rules = list_rules(session)
-    finally:
-        ws.close()
+    with command_session() as session:
+        rules = list_rules(session)
     if as_json:
         emit_json({"rules": [r.as_json() for r in rules]})
         return
@@ -240,14 +220,10 @@ def alert_list(
         if s not in known:
             fail(f"--state {s!r}: expected one of {', '.join(known)}")
     states = None if all_states else (state or ["pending", "firing"])
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            alerts = list_alerts(
-                session, states=states, store_ids=[store] if store is not None else None
-            )
-    finally:
-        ws.close()
+    with command_session() as session:
+        alerts = list_alerts(
+            session, states=states, store_ids=[store] if store is not None else None
+        )
     if store is not None:
         alerts = [a for a in alerts if a.store_id == store]
     if as_json:
@@ -272,14 +248,8 @@ def alert_list(
 @alert_app.command("show")
 def alert_show(alert_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     """One alert with its history and delivery log / 告警详情、历史与投递记录."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            detail = get_alert(session, alert_id)
-    except AlertInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(AlertInputError, show=fail_with_problems) as session:
+        detail = get_alert(session, alert_id)
     if as_json:
         emit_json(detail.as_json())
         return
@@ -304,14 +274,8 @@ def alert_ack(
     actor: str = typer.Option("cli", help="who acknowledges"),
 ) -> None:
     """Acknowledge an alert / 确认告警."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = ack_alert(session, alert_id, actor=actor, note=note)
-    except AlertInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(AlertInputError, show=fail_with_problems) as session:
+        view = ack_alert(session, alert_id, actor=actor, note=note)
     print(f"alert {view.id} acknowledged by {view.acked_by} / 已确认")
 
 
@@ -337,14 +301,8 @@ def alert_silence(
             end = end.astimezone(dt.UTC).replace(tzinfo=None)
     elif duration is not None:
         end = utcnow() + dt.timedelta(seconds=parse_duration(duration, "--for"))
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = silence_alert(session, alert_id, until=end, actor=actor, note=note)
-    except AlertInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(AlertInputError, show=fail_with_problems) as session:
+        view = silence_alert(session, alert_id, until=end, actor=actor, note=note)
     if view.silenced_until is None:
         print(f"alert {view.id}: silence lifted / 已取消静默")
     else:
@@ -357,11 +315,8 @@ def alert_evaluate(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run the alert rules now and send notifications / 立即评估告警规则."""
-    ws = workspace()
-    try:
+    with command_workspace() as ws:
         result = evaluate(ws, store_id=store, actor="cli")
-    finally:
-        ws.close()
     if as_json:
         emit_json(result.as_json())
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from lianxing.cli.common import emit_json, workspace
+from lianxing.cli.common import command_session, emit_json
 from lianxing.cli.root import app
 from lianxing.db.audit import verify
 
@@ -20,12 +20,8 @@ def audit_verify(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Verify the audit chain; exit 1 at the first broken link. 校验审计链"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            checked, broken = verify(session)
-    finally:
-        ws.close()
+    with command_session() as session:
+        checked, broken = verify(session)
     if as_json:
         emit_json(
             {

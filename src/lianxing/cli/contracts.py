@@ -12,7 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from lianxing.agencies.service import case_statuses
-from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
+from lianxing.cli.common import (
+    EXIT_BAD_INPUT,
+    command_session,
+    command_workspace,
+    emit_json,
+    fail,
+    parse_date,
+)
 from lianxing.cli.root import app
 from lianxing.contracts.document import DocumentError
 from lianxing.contracts.evaluation import evaluate_contract
@@ -95,17 +102,13 @@ def contract_add(
     as_json: bool = typer.Option(False, "--json", help="print the stored contract as JSON"),
 ) -> None:
     """Store and sign a contract, locking each KPI clause to its definition hash. 签约入库"""
-    ws = workspace()
-    try:
-        catalog = workspace_catalog(ws)
-        with ws.session() as session:
-            view, findings = add_contract(session, catalog, file, actor=signed_by)
-    except DocumentError as exc:
-        _fail_lines(exc.lines)
-    except ContractError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_workspace(ContractError) as ws:
+        try:
+            catalog = workspace_catalog(ws)
+            with ws.session() as session:
+                view, findings = add_contract(session, catalog, file, actor=signed_by)
+        except DocumentError as exc:
+            _fail_lines(exc.lines)
     if as_json:
         emit_json({**view.as_json(), "findings": [f.to_json() for f in findings]})
         return
@@ -125,12 +128,8 @@ def contract_list(
     as_json: bool = typer.Option(False, "--json", help='print {"contracts": [...]}'),
 ) -> None:
     """List signed contracts. 合同列表"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            contracts = list_contracts(session)
-    finally:
-        ws.close()
+    with command_session() as session:
+        contracts = list_contracts(session)
     if as_json:
         emit_json({"contracts": [c.as_json() for c in contracts]})
         return
@@ -174,13 +173,8 @@ def contract_evaluate(
 ) -> None:
     """Milestones, exit clauses and the settlement statement. 里程碑、退出条款与结算"""
     day = parse_date(as_of, "--as-of") or (dt.date.today() - dt.timedelta(days=1))
-    ws = workspace()
-    try:
+    with command_workspace(ContractError) as ws:
         statement = evaluate_contract(ws, contract, day, flagged_batches=flagged_batch or ())
-    except ContractError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     body = statement.to_json()
     if as_json:
         emit_json(body)
@@ -279,23 +273,17 @@ def ticket_open(
 ) -> None:
     """The seller raises an issue to the agency. 卖家提出问题"""
     moment = _parse_at(at)
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = open_ticket(
-                session,
-                contract_id=contract,
-                severity=severity,
-                title=title,
-                body=body,
-                author=by,
-                at=moment,
-                store_id=store,
-            )
-    except TicketError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(TicketError) as session:
+        view = open_ticket(
+            session,
+            contract_id=contract,
+            severity=severity,
+            title=title,
+            body=body,
+            author=by,
+            at=moment,
+            store_id=store,
+        )
     _show(view, as_json)
 
 
@@ -310,14 +298,8 @@ def ticket_reply(
 ) -> None:
     """Reply to a ticket; the agency's first reply stops the first-response clock. 回复"""
     moment = _parse_at(at)
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = reply(session, ticket, body=body, author=by, side=side, at=moment)
-    except TicketError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(TicketError) as session:
+        view = reply(session, ticket, body=body, author=by, side=side, at=moment)
     _show(view, as_json)
 
 
@@ -331,14 +313,8 @@ def ticket_resolve(
 ) -> None:
     """Resolve a ticket. 解决"""
     moment = _parse_at(at)
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = resolve(session, ticket, body=body, author=by, at=moment)
-    except TicketError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(TicketError) as session:
+        view = resolve(session, ticket, body=body, author=by, at=moment)
     _show(view, as_json)
 
 
@@ -348,14 +324,8 @@ def ticket_show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A ticket with its whole exchange. 问题详情"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = show_ticket(session, ticket)
-    except TicketError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(TicketError) as session:
+        view = show_ticket(session, ticket)
     _show(view, as_json)
 
 
@@ -368,12 +338,8 @@ def ticket_list(
 ) -> None:
     """List tickets with their deadlines and SLA breaches (breaches are recorded). 问题清单"""
     moment = _parse_at(at)
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            tickets = list_tickets(session, contract_id=contract, open_only=open_only, now=moment)
-    finally:
-        ws.close()
+    with command_session() as session:
+        tickets = list_tickets(session, contract_id=contract, open_only=open_only, now=moment)
     if as_json:
         emit_json({"tickets": [t.as_json() for t in tickets]})
         return

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_session, command_workspace, emit_json, fail, parse_date
 from lianxing.cli.root import app
 from lianxing.domain.time import utcnow
 from lianxing.launch.vault import (
@@ -42,8 +42,7 @@ def doc_add(
     if not file.is_file():
         fail(f"{file}: no such file")
     content = file.read_bytes()
-    ws = workspace()
-    try:
+    with command_workspace(VaultError, SecretError) as ws:
         kind = parse_doc_type(doc_type)
         with ws.session() as session:
             view = add_document(
@@ -58,10 +57,6 @@ def doc_add(
                 issued_on=issued_on,
                 expires_on=expires_on,
             )
-    except (VaultError, SecretError) as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     if as_json:
         emit_json(view.as_json())
     else:
@@ -74,12 +69,8 @@ def doc_list(
     as_json: bool = typer.Option(False, "--json", help='print {"documents": [...]}'),
 ) -> None:
     """List documents (metadata only). 资料列表"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            docs = list_documents(session, store_id=store, today=utcnow().date())
-    finally:
-        ws.close()
+    with command_session() as session:
+        docs = list_documents(session, store_id=store, today=utcnow().date())
     if as_json:
         emit_json({"documents": [d.as_json() for d in docs]})
         return
@@ -102,14 +93,8 @@ def doc_get(
     output: str | None = typer.Option(None, "-o", "--output", help="write here (else stdout)"),
 ) -> None:
     """Decrypt a document (the read is audited). 读取资料（记入审计日志）"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            _, content = read_document(session, ws.cipher, ws.settings.vault_dir, document)
-    except (VaultError, SecretError) as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_workspace(VaultError, SecretError) as ws, ws.session() as session:
+        _, content = read_document(session, ws.cipher, ws.settings.vault_dir, document)
     if output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.flush()

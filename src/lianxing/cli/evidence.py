@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_workspace, emit_json, fail, parse_date
 from lianxing.cli.root import app
 from lianxing.contracts.evidence import build_pack, recorded_pack, verify_pack
 from lianxing.contracts.service import ContractError
@@ -44,13 +44,8 @@ def evidence(
     if output.suffix.lower() != ".zip":
         fail(f"-o: {str(output)!r} does not end in .zip; expected FILE.zip")
     day = parse_date(as_of, "--as-of") or (dt.date.today() - dt.timedelta(days=1))
-    ws = workspace()
-    try:
+    with command_workspace(ContractError) as ws:
         manifest = build_pack(ws, contract, output, as_of=day, actor=by)
-    except ContractError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     if as_json:
         emit_json(manifest)
         return

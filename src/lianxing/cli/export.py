@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.common import command_workspace, emit_json, fail
 from lianxing.cli.root import app
 from lianxing.export import ExportError, export_all
 
@@ -23,13 +23,8 @@ def export(
         fail("--all: required; the export always contains everything")
     if output is None:
         fail("-o/--output: required (a new or empty folder)")
-    ws = workspace()
-    try:
+    with command_workspace(ExportError) as ws:
         result = export_all(ws, output)
-    except ExportError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     if json_out:
         emit_json(result.as_json())
         return

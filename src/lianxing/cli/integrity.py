@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.common import command_session, command_workspace, emit_json, fail
 from lianxing.cli.root import app
 from lianxing.domain.integrity import SOURCE_KIND_LABELS
 from lianxing.domain.periods import Period, PeriodError, parse_period
@@ -99,14 +99,8 @@ def integrity(
     if store is None or period is None:
         fail("lianxing integrity needs --store ID and --period (e.g. --period 2026-10)")
     parsed = _period(period)
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            report = run_integrity(session, ws.warehouse, store, parsed, actor=_actor())
-    except IntegrityError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_workspace(IntegrityError) as ws, ws.session() as session:
+        report = run_integrity(session, ws.warehouse, store, parsed, actor=_actor())
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -125,24 +119,17 @@ def review(
     if confirm == dismiss:
         fail("give exactly one of --confirm or --dismiss")
     decision = FlagStatus.CONFIRMED if confirm else FlagStatus.DISMISSED
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            flag = review_flag(session, flag_id, decision=decision, reason=reason, actor=_actor())
-            result = {
-                "id": flag.id,
-                "store": flag.store_id,
-                "rule": flag.rule,
-                "status": flag.status,
-                "reviews": [
-                    {"decision": r.decision, "reason": r.reason, "actor": r.actor}
-                    for r in flag.reviews
-                ],
-            }
-    except IntegrityError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(IntegrityError) as session:
+        flag = review_flag(session, flag_id, decision=decision, reason=reason, actor=_actor())
+        result = {
+            "id": flag.id,
+            "store": flag.store_id,
+            "rule": flag.rule,
+            "status": flag.status,
+            "reviews": [
+                {"decision": r.decision, "reason": r.reason, "actor": r.actor} for r in flag.reviews
+            ],
+        }
     if as_json:
         emit_json(result)
     else:
@@ -160,15 +147,10 @@ def provenance(
 ) -> None:
     """Where a KPI value comes from: shares by source and batch, and the rows. 数据来源"""
     parsed = _period(period)
-    ws = workspace()
-    try:
+    with command_workspace(IntegrityError, ProvenanceError) as ws:
         with ws.session() as session:
             scope = store_scope(get_store(session, store), parsed)
         report = kpi_provenance(ws.warehouse, scope, kpi, row_limit=row_limit)
-    except (IntegrityError, ProvenanceError) as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     if as_json:
         emit_json(report.as_dict())
         return

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_session, command_workspace, emit_json, fail, parse_date
 from lianxing.cli.root import app
 from lianxing.domain.launch import ItemStatus, LaunchError
 from lianxing.domain.time import utcnow
@@ -27,6 +27,11 @@ app.add_typer(launch_app, name="launch")
 _STATUS_MARK = {"done": "✔", "waived": "≈", "todo": "·", "missed": "✘"}
 
 
+def _fail_first_line(error: Exception) -> NoReturn:
+    """``fail`` with the error's first line only (a template error lists every problem)."""
+    fail(str(error).splitlines()[0])
+
+
 @launch_app.command("plan")
 def launch_plan(
     store: int = typer.Option(..., help="store id"),
@@ -38,8 +43,7 @@ def launch_plan(
     as_json: bool = typer.Option(False, "--json", help="print the new plan's status as JSON"),
 ) -> None:
     """Create the store's launch plan from its platform and site template. 创建开店计划"""
-    ws = workspace()
-    try:
+    with command_workspace(LaunchError, TemplateError, show=_fail_first_line) as ws:
         params = PlanParams(category, budget, parse_amount(first_month_gmv, "--first-month-gmv"))
         with ws.session() as session:
             create_plan(session, store_id=store, params=params)
@@ -47,10 +51,6 @@ def launch_plan(
             status = plan_status(
                 session, store_id=store, warehouse=ws.warehouse, today=utcnow().date()
             )
-    except (LaunchError, TemplateError) as exc:
-        fail(str(exc).splitlines()[0])
-    finally:
-        ws.close()
     if as_json:
         emit_json(status)
         return
@@ -67,16 +67,8 @@ def launch_status(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Stages, items, and what blocks the next stage. 开店进度"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            status = plan_status(
-                session, store_id=store, warehouse=ws.warehouse, today=utcnow().date()
-            )
-    except LaunchError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_workspace(LaunchError) as ws, ws.session() as session:
+        status = plan_status(session, store_id=store, warehouse=ws.warehouse, today=utcnow().date())
     if as_json:
         emit_json(status)
     else:
@@ -139,24 +131,18 @@ def _change(
     due: str | None = None,
 ) -> None:
     due_date = parse_date(due, "--due")
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            changed = update_item(
-                session,
-                ref=item,
-                store_id=store,
-                status=status,
-                reason=reason,
-                evidence=Evidence(doc, note, link),
-                owner=owner,
-                due_date=due_date,
-            )
-            key, new_status = changed.key, changed.status
-    except LaunchError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(LaunchError) as session:
+        changed = update_item(
+            session,
+            ref=item,
+            store_id=store,
+            status=status,
+            reason=reason,
+            evidence=Evidence(doc, note, link),
+            owner=owner,
+            due_date=due_date,
+        )
+        key, new_status = changed.key, changed.status
     Console().print(f"[green]已更新 / updated:[/] {key} → {new_status}")
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
 from lianxing.alerts.channels.email import SmtpConfig
 from lianxing.alerts.service import AlertInputError, email_settings
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import (
+    command_session,
+    command_workspace,
+    emit_json,
+    fail,
+    fail_with_problems,
+    parse_date,
+)
 from lianxing.cli.root import app
 from lianxing.reports.compute import ReportInputError, ReportRequest
 from lianxing.reports.model import KpiChange
@@ -93,37 +98,34 @@ def report(
             fail(f"--commentary {commentary}: cannot read as UTF-8 text ({exc})")
     today = parse_date(as_of, "--as-of")
     request = ReportRequest(period, store=store, stores=_store_list(stores), platform=platform)
-    ws = workspace()
-    smtp: SmtpConfig | None = None
-    if email:
-        # Checked before anything is written: a report that cannot be mailed is not made.
+    with command_workspace() as ws:
+        smtp: SmtpConfig | None = None
+        if email:
+            # Checked before anything is written: a report that cannot be mailed is not made.
+            try:
+                with ws.session() as session:
+                    smtp = email_settings(session, ws.cipher, channel)
+            except AlertInputError as exc:
+                fail(f"--email: {exc}")
         try:
-            with ws.session() as session:
-                smtp = email_settings(session, ws.cipher, channel)
-        except AlertInputError as exc:
-            ws.close()
-            fail(f"--email: {exc}")
-    try:
-        generated = generate_report(
-            ws, request, fmt=fmt, lang=lang, output=output, commentary=text, today=today
-        )
-        if smtp is not None:
-            send_report(
-                generated.report,
-                generated.content,
-                fmt=fmt,
-                file_name=output.name,
-                recipients=email,
-                smtp=smtp,
-                lang=lang,
-                sha256=generated.snapshot.sha256,
+            generated = generate_report(
+                ws, request, fmt=fmt, lang=lang, output=output, commentary=text, today=today
             )
-    except ReportInputError as exc:
-        fail(str(exc))
-    except SendError as exc:
-        fail(f"--email: {exc} (the report was written and frozen)")
-    finally:
-        ws.close()
+            if smtp is not None:
+                send_report(
+                    generated.report,
+                    generated.content,
+                    fmt=fmt,
+                    file_name=output.name,
+                    recipients=email,
+                    smtp=smtp,
+                    lang=lang,
+                    sha256=generated.snapshot.sha256,
+                )
+        except ReportInputError as exc:
+            fail(str(exc))
+        except SendError as exc:
+            fail(f"--email: {exc} (the report was written and frozen)")
     snapshot = generated.snapshot
     if json_out:
         emit_json(
@@ -154,12 +156,8 @@ def report_verify(
         content = file.read_bytes()
     except OSError as exc:
         fail(f"{file}: cannot read ({exc.strerror or exc})")
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            result = verify_file(session, content)
-    finally:
-        ws.close()
+    with command_session() as session:
+        result = verify_file(session, content)
     if json_out:
         emit_json(result.as_json())
     else:
@@ -176,13 +174,8 @@ def report_diff(
 ) -> None:
     """Recompute a snapshot's KPIs from today's data and show what moved."""
     today: dt.date | None = parse_date(as_of, "--as-of")
-    ws = workspace()
-    try:
+    with command_workspace(ReportInputError) as ws:
         snapshot, changes = diff_snapshot(ws, snapshot_id, today=today)
-    except ReportInputError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
     if json_out:
         emit_json({"snapshot": snapshot.as_json(), "changes": [c.to_json() for c in changes]})
         return
@@ -195,12 +188,6 @@ schedule_app = typer.Typer(
     help="Scheduled reports / 定期报告: a store's weekly or monthly review, mailed as a file"
 )
 report_app.add_typer(schedule_app, name="schedule")
-
-
-def _fail_all(problems: list[str]) -> NoReturn:
-    for problem in problems[:-1]:
-        print(f"error: {problem}", file=sys.stderr)
-    fail(problems[-1])
 
 
 @schedule_app.command("add")
@@ -216,23 +203,17 @@ def schedule_add(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Mail a store's review every week (Mondays, the past ISO week) or month (the 1st)."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = add_schedule(
-                session,
-                store_id=store,
-                every=every,
-                recipients=[a for item in to for a in item.split(",")],
-                fmt=fmt,
-                lang=lang,
-                channel=channel,
-                actor="cli",
-            )
-    except ScheduleInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(ScheduleInputError, show=fail_with_problems) as session:
+        view = add_schedule(
+            session,
+            store_id=store,
+            every=every,
+            recipients=[a for item in to for a in item.split(",")],
+            fmt=fmt,
+            lang=lang,
+            channel=channel,
+            actor="cli",
+        )
     if json_out:
         emit_json(view.as_json())
         return
@@ -245,12 +226,8 @@ def schedule_add(
 @schedule_app.command("list")
 def schedule_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List report schedules with the last period sent."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            views = list_schedules(session)
-    finally:
-        ws.close()
+    with command_session() as session:
+        views = list_schedules(session)
     if json_out:
         emit_json({"schedules": [v.as_json() for v in views]})
         return
@@ -274,14 +251,8 @@ def schedule_disable(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Stop a schedule (kept with its history)."""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = set_schedule_enabled(session, schedule_id, False, actor="cli")
-    except ScheduleInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(ScheduleInputError, show=fail_with_problems) as session:
+        view = set_schedule_enabled(session, schedule_id, False, actor="cli")
     if json_out:
         emit_json(view.as_json())
         return

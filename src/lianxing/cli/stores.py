@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_session, emit_json, parse_date
 from lianxing.cli.root import app
 from lianxing.stores import StoreError, create_store, list_stores
 
@@ -28,22 +28,16 @@ def store_add(
 ) -> None:
     """Add a store. 添加店铺"""
     launch = parse_date(launch_date, "--launch-date")
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = create_store(
-                session,
-                platform=platform,
-                site=site,
-                name=name,
-                launch_date=launch,
-                status=status,
-                org_id=org,
-            )
-    except StoreError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(StoreError) as session:
+        view = create_store(
+            session,
+            platform=platform,
+            site=site,
+            name=name,
+            launch_date=launch,
+            status=status,
+            org_id=org,
+        )
     if as_json:
         emit_json(view.as_json())
     else:
@@ -58,12 +52,8 @@ def store_list(
     as_json: bool = typer.Option(False, "--json", help='print {"stores": [...]}'),
 ) -> None:
     """List stores. 店铺列表"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            stores = list_stores(session)
-    finally:
-        ws.close()
+    with command_session() as session:
+        stores = list_stores(session)
     if as_json:
         emit_json({"stores": [s.as_json() for s in stores]})
         return

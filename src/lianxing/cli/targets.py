@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import (
+    command_session,
+    command_workspace,
+    emit_json,
+    fail,
+    fail_with_problems,
+    parse_date,
+)
 from lianxing.cli.root import app
 from lianxing.domain.kpi import OPTIONS, OptionValue
 from lianxing.domain.targets import RAMP_SYNTAX, TARGET_PERIOD_SYNTAX, Status
@@ -32,13 +37,6 @@ _STATUS_STYLE = {
     Status.BAD: "red",
     Status.UNKNOWN: "dim",
 }
-
-
-def _fail_all(problems: list[str]) -> NoReturn:
-    """One line per problem on stderr, then exit 2 (``fail`` prints the last)."""
-    for problem in problems[:-1]:
-        print(f"error: {problem}", file=sys.stderr)
-    fail(problems[-1])
 
 
 def _scope(store: int | None, platform: str | None, seller: int | None) -> tuple[str, str]:
@@ -90,8 +88,7 @@ def target_set(
     """Set a KPI target. 设定 KPI 目标"""
     scope_kind, scope_ref = _scope(store, platform, seller)
     kpi_options = _options(option)
-    ws = workspace()
-    try:
+    with command_workspace(TargetInputError, show=fail_with_problems) as ws:
         catalog = kpi_catalog(ws)
         with ws.session() as session:
             view = set_target(
@@ -109,10 +106,6 @@ def target_set(
                 owner_user_id=owner_user,
                 kpi_options=kpi_options,
             )
-    except TargetInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
     if as_json:
         emit_json(view.as_json())
         return
@@ -129,14 +122,8 @@ def target_delete(
     as_json: bool = typer.Option(False, "--json", help="print the deleted target as JSON"),
 ) -> None:
     """Delete a KPI target. 删除 KPI 目标"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            view = delete_target(session, target_id)
-    except TargetInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
+    with command_session(TargetInputError, show=fail_with_problems) as session:
+        view = delete_target(session, target_id)
     if as_json:
         emit_json({"deleted": view.as_json()})
     else:
@@ -153,13 +140,8 @@ def target_list(
 ) -> None:
     """List targets: actual, achievement, status, pace. 目标列表：实际、达成率、状态、预测"""
     day = parse_date(as_of, "--as-of") or dt.date.today()
-    ws = workspace()
-    try:
+    with command_workspace(TargetInputError, show=fail_with_problems) as ws:
         results = evaluate_targets(ws, day, store_id=store)
-    except TargetInputError as exc:
-        _fail_all(exc.problems)
-    finally:
-        ws.close()
     if as_json:
         emit_json({"as_of": day.isoformat(), "targets": [r.as_json() for r in results]})
         return

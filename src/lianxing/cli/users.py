@@ -20,7 +20,7 @@ from lianxing.accounts.service import (
     grant_json,
 )
 from lianxing.accounts.service import revoke_grant as revoke
-from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.common import command_session, emit_json, fail
 from lianxing.cli.root import app
 from lianxing.db.models import AccessGrant, Membership, Organisation, Store, User
 from lianxing.domain.time import utcnow
@@ -45,28 +45,22 @@ def user_add(
 ) -> None:
     """Add a user to an organisation (or give an existing user another role). 添加用户"""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            found = find_org(session, org)
-            if found is None:
-                if org.strip().isdigit():
-                    fail(f"--org: no organisation with id {org}")
-                found = create_org(session, name=org, kind=org_kind, actor="cli")
-            user = add_user(
-                session,
-                email=email,
-                password=password,
-                org_id=found.id,
-                role=role,
-                actor="cli",
-                display_name=name,
-            )
-            result = {"id": user.id, "email": user.email, "org_id": found.id, "role": role}
-    except AccountError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AccountError) as session:
+        found = find_org(session, org)
+        if found is None:
+            if org.strip().isdigit():
+                fail(f"--org: no organisation with id {org}")
+            found = create_org(session, name=org, kind=org_kind, actor="cli")
+        user = add_user(
+            session,
+            email=email,
+            password=password,
+            org_id=found.id,
+            role=role,
+            actor="cli",
+            display_name=name,
+        )
+        result = {"id": user.id, "email": user.email, "org_id": found.id, "role": role}
     if as_json:
         emit_json(result)
     else:
@@ -79,29 +73,25 @@ def user_add(
 @user_app.command("list")
 def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List users and their memberships. 用户列表"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            rows: list[dict[str, Any]] = [
-                {
-                    "id": u.id,
-                    "email": u.email,
-                    "display_name": u.display_name,
-                    "active": u.is_active,
-                    "org_id": o.id,
-                    "org_name": o.name,
-                    "org_kind": o.kind,
-                    "role": m.role,
-                }
-                for u, m, o in session.execute(
-                    select(User, Membership, Organisation)
-                    .join(Membership, Membership.user_id == User.id)
-                    .join(Organisation, Organisation.id == Membership.org_id)
-                    .order_by(User.id, Organisation.id)
-                )
-            ]
-    finally:
-        ws.close()
+    with command_session() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": u.id,
+                "email": u.email,
+                "display_name": u.display_name,
+                "active": u.is_active,
+                "org_id": o.id,
+                "org_name": o.name,
+                "org_kind": o.kind,
+                "role": m.role,
+            }
+            for u, m, o in session.execute(
+                select(User, Membership, Organisation)
+                .join(Membership, Membership.user_id == User.id)
+                .join(Organisation, Organisation.id == Membership.org_id)
+                .order_by(User.id, Organisation.id)
+            )
+        ]
     if as_json:
         emit_json({"users": rows})
         return
@@ -132,27 +122,21 @@ def grant_add(
 ) -> None:
     """Grant an agency access to a store. 授权服务商访问店铺"""
     expires_at = _parse_expiry(expires)
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            org = find_org(session, agency)
-            if org is None:
-                fail(f"--agency: no organisation {agency!r}")
-            grant = add_grant(
-                session,
-                agency_org_id=org.id,
-                store_id=store,
-                scope=scope,
-                expires_at=expires_at,
-                actor="cli",
-            )
-            store_row = session.get(Store, store)
-            assert store_row is not None
-            body = grant_json(grant, store_row, org, utcnow())
-    except AccountError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AccountError) as session:
+        org = find_org(session, agency)
+        if org is None:
+            fail(f"--agency: no organisation {agency!r}")
+        grant = add_grant(
+            session,
+            agency_org_id=org.id,
+            store_id=store,
+            scope=scope,
+            expires_at=expires_at,
+            actor="cli",
+        )
+        store_row = session.get(Store, store)
+        assert store_row is not None
+        body = grant_json(grant, store_row, org, utcnow())
     if as_json:
         emit_json(body)
     else:
@@ -169,18 +153,12 @@ def grant_revoke(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Revoke a grant now. 撤销授权"""
-    ws = workspace()
-    try:
-        with ws.session() as session:
-            grant = revoke(session, grant_id, reason=reason, actor="cli")
-            store_row = session.get(Store, grant.store_id)
-            org = session.get(Organisation, grant.agency_org_id)
-            assert store_row is not None and org is not None
-            body = grant_json(grant, store_row, org, utcnow())
-    except AccountError as exc:
-        fail(str(exc))
-    finally:
-        ws.close()
+    with command_session(AccountError) as session:
+        grant = revoke(session, grant_id, reason=reason, actor="cli")
+        store_row = session.get(Store, grant.store_id)
+        org = session.get(Organisation, grant.agency_org_id)
+        assert store_row is not None and org is not None
+        body = grant_json(grant, store_row, org, utcnow())
     if as_json:
         emit_json(body)
     else:
@@ -190,18 +168,14 @@ def grant_revoke(
 @grant_app.command("list")
 def grant_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List grants with their status. 授权列表"""
-    ws = workspace()
-    now = utcnow()
-    try:
-        with ws.session() as session:
-            rows = []
-            for grant in session.scalars(select(AccessGrant).order_by(AccessGrant.id)):
-                store_row = session.get(Store, grant.store_id)
-                org = session.get(Organisation, grant.agency_org_id)
-                assert store_row is not None and org is not None
-                rows.append(grant_json(grant, store_row, org, now))
-    finally:
-        ws.close()
+    with command_session() as session:
+        now = utcnow()
+        rows = []
+        for grant in session.scalars(select(AccessGrant).order_by(AccessGrant.id)):
+            store_row = session.get(Store, grant.store_id)
+            org = session.get(Organisation, grant.agency_org_id)
+            assert store_row is not None and org is not None
+            rows.append(grant_json(grant, store_row, org, now))
     if as_json:
         emit_json({"grants": rows})
         return
