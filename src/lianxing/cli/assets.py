@@ -7,10 +7,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lianxing.cli.common import command_session, command_workspace, emit_json
+from lianxing.cli.common import command_workspace, emit_json
 from lianxing.cli.root import app
 from lianxing.domain.assets import ASSET_NAMES, AssetError, parse_holder, parse_kind
-from lianxing.launch.assets import check_store_assets, list_assets, set_asset
+from lianxing.launch.assets import check_store_assets, list_assets, reveal_identifier, set_asset
+from lianxing.security import SecretError
 
 assets_app = typer.Typer(help="Account-asset ledger / 账号资产台账", no_args_is_help=True)
 app.add_typer(assets_app, name="assets")
@@ -22,7 +23,9 @@ def assets_set(
     kind: str = typer.Option(..., help="login_email, phone, two_factor, payout_account, ..."),
     label: str = typer.Option("", help="tells apart several assets of a kind (e.g. the ERP)"),
     identifier: str | None = typer.Option(
-        None, "--id", help="e-mail, masked account number, app name (no secrets)"
+        None,
+        "--id",
+        help="e-mail, phone, account number, app name (stored encrypted, no passwords)",
     ),
     holder: str | None = typer.Option(None, help="seller, agency or person / 持有方"),
     holder_name: str | None = typer.Option(None, help="the person's or company's name"),
@@ -31,12 +34,13 @@ def assets_set(
     as_json: bool = typer.Option(False, "--json", help="print the asset as JSON"),
 ) -> None:
     """Record or change an asset (every change is kept). 登记/变更账号资产"""
-    with command_workspace(AssetError) as ws:
+    with command_workspace(AssetError, SecretError) as ws:
         asset_kind = parse_kind(kind)
         holder_kind = parse_holder(holder) if holder is not None else None
         with ws.session() as session:
             view = set_asset(
                 session,
+                ws.cipher,
                 store_id=store,
                 kind=asset_kind,
                 label=label,
@@ -58,8 +62,8 @@ def assets_list(
     as_json: bool = typer.Option(False, "--json", help='print {"assets": [...]}'),
 ) -> None:
     """List a store's assets with their history. 资产列表"""
-    with command_session(AssetError) as session:
-        views = list_assets(session, store_id=store)
+    with command_workspace(AssetError, SecretError) as ws, ws.session() as session:
+        views = list_assets(session, ws.cipher, store_id=store)
     if as_json:
         emit_json({"store": store, "assets": [v.as_json() for v in views]})
         return
@@ -86,8 +90,8 @@ def assets_check(
     as_json: bool = typer.Option(False, "--json", help='print {"findings": [...]}'),
 ) -> None:
     """Flag risks: critical assets held by the agency, never verified, changed without a record."""
-    with command_session(AssetError) as session:
-        findings = check_store_assets(session, store_id=store)
+    with command_workspace(AssetError, SecretError) as ws, ws.session() as session:
+        findings = check_store_assets(session, ws.cipher, store_id=store)
     if as_json:
         emit_json({"store": store, "findings": [f.as_json() for f in findings]})
         return
@@ -96,3 +100,17 @@ def assets_check(
         console.print("[green]未发现风险 / no findings[/]")
     for f in findings:
         console.print(escape(f"[{f.severity.value}] {f.code}: {f.message}"))
+
+
+@assets_app.command("reveal")
+def assets_reveal(
+    asset: int = typer.Argument(..., help="asset id (see `assets list`)"),
+    as_json: bool = typer.Option(False, "--json", help="print the asset with its full identifier"),
+) -> None:
+    """Show an asset's full identifier (the read is audited). 显示完整标识（记入审计日志）"""
+    with command_workspace(AssetError, SecretError) as ws, ws.session() as session:
+        view, identifier = reveal_identifier(session, ws.cipher, asset)
+    if as_json:
+        emit_json({**view.as_json(), "identifier": identifier})
+    else:
+        typer.echo(identifier)
