@@ -14,7 +14,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from lianxing.alerts.service import evaluate
-from lianxing.cli.common import EXIT_BAD_INPUT, emit_json, fail, parse_date, workspace
+from lianxing.cli.common import (
+    EXIT_BAD_INPUT,
+    command_workspace,
+    emit_json,
+    fail,
+    fail_all,
+    parse_date,
+)
 from lianxing.cli.root import app
 from lianxing.ingest.files.base import ReportFormat
 from lianxing.ingest.files.mapping import MappingError, load_format
@@ -102,35 +109,33 @@ def import_command(
             fmt = load_format(mapping)
         except MappingError as exc:
             _fail_lines(str(exc))
-    ws = workspace()
-    try:
-        with _progress(file) if file.is_file() else _no_progress() as progress:
-            result = import_file(
-                ws,
-                file,
-                store,
-                format_id=fmt,
-                dry_run=dry_run,
-                options=ImportOptions(
-                    period_from=period_from, period_to=period_to, progress=progress
-                ),
+    with command_workspace() as ws:
+        try:
+            with _progress(file) if file.is_file() else _no_progress() as progress:
+                result = import_file(
+                    ws,
+                    file,
+                    store,
+                    format_id=fmt,
+                    dry_run=dry_run,
+                    options=ImportOptions(
+                        period_from=period_from, period_to=period_to, progress=progress
+                    ),
+                )
+            # Rules evaluate after every import, as the upload job does for the web app.
+            alerts = None if dry_run else evaluate(ws, store_id=store, actor="cli:import")
+        except ImportInputError as exc:
+            _fail_lines(str(exc))
+        except ImportRejected as exc:
+            lines = exc.problems.lines()
+            print(
+                f"error: {file.name} rejected, nothing imported / 文件有误，未导入 "
+                f"({exc.problems.count} problem(s)):",
+                file=sys.stderr,
             )
-        # Rules evaluate after every import, as the upload job does for the web app.
-        alerts = None if dry_run else evaluate(ws, store_id=store, actor="cli:import")
-    except ImportInputError as exc:
-        _fail_lines(str(exc))
-    except ImportRejected as exc:
-        lines = exc.problems.lines()
-        print(
-            f"error: {file.name} rejected, nothing imported / 文件有误，未导入 "
-            f"({exc.problems.count} problem(s)):",
-            file=sys.stderr,
-        )
-        for line in lines:
-            print(f"  {line}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    finally:
-        ws.close()
+            for line in lines:
+                print(f"  {line}", file=sys.stderr)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json:
         emit_json({**result.as_json(), "alerts": alerts.as_json() if alerts else None})
     else:
@@ -144,7 +149,4 @@ def _no_progress() -> Iterator[None]:
 
 def _fail_lines(message: str) -> NoReturn:
     """``fail`` for a message of several problems: one ``error:`` line each, exit 2."""
-    *first, last = message.splitlines() or [message]
-    for line in first:
-        print(f"error: {line}", file=sys.stderr)
-    fail(last)
+    fail_all(message.splitlines() or [message])

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_workspace, emit_json, fail, parse_date
 from lianxing.cli.root import app
 from lianxing.domain.kpi import KpiMatrix, OptionValue, Scope
 from lianxing.domain.periods import PeriodError, parse_period
@@ -74,8 +74,7 @@ def kpi(
         fail(str(exc))
     options = _options(option or [])
     selected = [k.strip() for k in kpi_ids.split(",") if k.strip()] if kpi_ids else None
-    ws = workspace()
-    try:
+    with command_workspace() as ws:
         with ws.session() as session:
             infos = store_infos(session)
             if platform is not None:
@@ -113,8 +112,6 @@ def kpi(
             )
         except (KpiRequestError, FxRateMissing, PeriodError) as exc:
             fail(str(exc))
-    finally:
-        ws.close()
     if as_json:
         emit_json(kpi_json(matrix, parsed.label, scope))
     else:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from lianxing.cli.common import fail
+from lianxing.cli.common import command_workspace, fail
 from lianxing.cli.root import app
-from lianxing.workspace import WorkspaceError, open_workspace
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -23,17 +22,13 @@ def run_server(host: str, port: int, *, proxy_headers: bool = False) -> None:
     from lianxing.jobs.runner import EmbeddedRunner
     from lianxing.web.app import create_app
 
-    try:
-        ws = open_workspace()
-    except WorkspaceError as exc:
-        fail(str(exc))
-    runner = None if ws.settings.queue_url else EmbeddedRunner(ws.settings)
-    if runner is None:
-        Console(stderr=True).print(
-            "jobs go to the queue; run `lianxing worker` / 后台任务由 lianxing worker 执行"
-        )
-    web_app = create_app(workspace=ws, job_runner=runner)
-    try:
+    with command_workspace() as ws:
+        runner = None if ws.settings.queue_url else EmbeddedRunner(ws.settings)
+        if runner is None:
+            Console(stderr=True).print(
+                "jobs go to the queue; run `lianxing worker` / 后台任务由 lianxing worker 执行"
+            )
+        web_app = create_app(workspace=ws, job_runner=runner)
         uvicorn.run(
             web_app,
             host=host,
@@ -42,8 +37,6 @@ def run_server(host: str, port: int, *, proxy_headers: bool = False) -> None:
             forwarded_allow_ips="*" if proxy_headers else None,
             log_level="info",
         )
-    finally:
-        ws.close()
 
 
 @app.command()
