@@ -25,7 +25,7 @@ from typing import Annotated
 
 import typer
 
-from lianxing.cli.common import emit_json, fail, workspace
+from lianxing.cli.common import command_workspace, emit_json, fail
 from lianxing.cli.root import app
 from lianxing.ingest.api.base import AuthorisationError, connectors
 from lianxing.ingest.api.http import ApiError
@@ -85,10 +85,9 @@ def connect(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout")] = False,
 ) -> None:
     """Authorise API access for a store / 授权店铺 API 访问."""
-    ws = workspace()
-    secret = app_secret or os.environ.get("LIANXING_APP_SECRET")
-    accounts = _account(account or [])
-    try:
+    with command_workspace(SyncInputError, AuthorisationError, ApiError) as ws:
+        secret = app_secret or os.environ.get("LIANXING_APP_SECRET")
+        accounts = _account(account or [])
         if token_file is not None:
             if not app_key or not secret:
                 fail("--token-file needs --app-key and --app-secret (or LIANXING_APP_SECRET)")
@@ -144,8 +143,6 @@ def connect(
             view = complete_authorisation(
                 ws, store, params, connector_id=connector, redirect_uri=redirect_uri
             )
-    except (SyncInputError, AuthorisationError, ApiError) as exc:
-        fail(str(exc))
     if as_json:
         emit_json(view)
     else:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lianxing.cli.common import emit_json, fail, parse_date, workspace
+from lianxing.cli.common import command_workspace, emit_json, parse_date
 from lianxing.cli.root import app
 from lianxing.ingest.sync import PENDING, SyncInputError, sync_status, sync_stores
 
@@ -38,8 +38,7 @@ def sync(
     if ctx.invoked_subcommand is not None:
         return
     start = parse_date(since, "--since")
-    ws = workspace()
-    try:
+    with command_workspace(SyncInputError) as ws:
         results = sync_stores(
             ws,
             [store] if store is not None else None,
@@ -47,8 +46,6 @@ def sync(
             connector=connector,
             workers=workers,
         )
-    except SyncInputError as exc:
-        fail(str(exc))
     if as_json:
         emit_json({"connections": [r.as_json() for r in results]})
     else:
@@ -87,11 +84,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout")] = False,
 ) -> None:
     """Per (store, connector, stream): last success, lag, last error / 同步状态."""
-    ws = workspace()
-    try:
+    with command_workspace(SyncInputError) as ws:
         rows = sync_status(ws, store, connector)
-    except SyncInputError as exc:
-        fail(str(exc))
     if as_json:
         emit_json({"connections": rows})
         return
