@@ -68,6 +68,7 @@ REASONS = {
     NO_PERIOD: "period not defined for this store",
 }
 ROLES = ("current", "previous", "last_year")
+_REASON_TEXT = np.array([REASONS.get(code) for code in range(max(REASONS) + 1)], dtype=object)
 
 
 class FxRateMissing(ValueError):
@@ -196,13 +197,66 @@ class _Evaluation:
     position: dict[int, int]  # store id -> column
     instances: _Instances
     evaluator: _Evaluator
+    resolved: dict[tuple[str, str], ResolvedPeriod]  # (period, scope) -> its days and zone
+
+
+class _CubeRows:
+    """A cube's daily rows as first fetched, plus the fresh rows of each refresh since
+    (every one replacing all rows from its day on). A refresh reads only the rows from
+    its day on; the whole is put together when someone needs it (once per change)."""
+
+    def __init__(self, frame: Frame) -> None:
+        self._first = frame
+        self._patches: list[tuple[int, Frame]] = []  # (first replaced day, fresh rows)
+        self._whole: Frame | None = frame
+
+    def whole(self) -> Frame:
+        if self._whole is None:
+            frame = self._first
+            for day, fresh in self._patches:
+                frame = _concat(_select(frame, frame["day"] < day), fresh)
+            self._first, self._patches, self._whole = frame, [], frame
+        return self._whole
+
+    def from_day(self, day: int) -> Frame:
+        """The rows of ``day`` and later."""
+        rows = _select(self._first, self._first["day"] >= day)
+        for patch_day, fresh in self._patches:
+            rows = _concat(
+                _select(rows, rows["day"] < patch_day), _select(fresh, fresh["day"] >= day)
+            )
+        return rows
+
+    def replace_from(self, day: int, fresh: Frame) -> None:
+        """Every row of ``day`` and later is replaced by ``fresh`` (rows from ``day`` on)."""
+        self._patches.append((day, fresh))
+        self._whole = None
+
+    def day_range(self) -> tuple[int, int] | None:
+        days = [self._first["day"], *(fresh["day"] for _, fresh in self._patches)]
+        found = [d for d in days if d.size]
+        if not found:
+            return None
+        return min(int(d.min()) for d in found), max(int(d.max()) for d in found)
+
+    @property
+    def money(self) -> bool:
+        return "currency" in self._first
+
+
+def _select(frame: Frame, rows: npt.NDArray[np.bool_]) -> Frame:
+    return {name: column[rows] for name, column in frame.items()}
+
+
+def _concat(first: Frame, second: Frame) -> Frame:
+    return {name: np.concatenate([first[name], second[name]]) for name in first}
 
 
 @dataclass(slots=True)
 class _CubeState:
     window: Window
     stores: list[StoreInfo]
-    frames: dict[str, Frame]  # raw daily cubes, original currencies
+    frames: dict[str, _CubeRows]  # raw daily cubes, original currencies
     coverage: dict[str, dict[int, tuple[int, int]]]  # fact table -> store -> first/last local day
     period_frames: dict[str, Frame] = field(default_factory=dict)
     changed_from: int | None = None  # after a refresh: period aggregates ending after it are stale
@@ -295,38 +349,7 @@ class KpiEngine:
 
         effective = {k: self.catalog.definitions[k].effective_options(options) for k in selected}
         evaluator = _Evaluator(self, selected, stores, scopes, instances, membership)
-        return _Evaluation(request, selected, effective, position, instances, evaluator)
-
-    def _assemble(self, evaluation: _Evaluation) -> KpiMatrix:
-        """Evaluate every KPI of a resolved request into the matrix."""
-        request, selected, effective = evaluation.request, evaluation.selected, evaluation.effective
-        periods, scopes, options, compare = (
-            request.periods,
-            request.scopes,
-            request.options,
-            request.compare,
-        )
-        instances, evaluator, position = (
-            evaluation.instances,
-            evaluation.evaluator,
-            evaluation.position,
-        )
-        grids: dict[str, dict[str, KpiGrid]] = {role: {} for role in ROLES}
-        for kpi_id in selected:
-            values, codes, parts = evaluator.kpi(kpi_id, effective[kpi_id])
-            for role in ROLES if compare else ("current",):
-                grids[role][kpi_id] = _grid(values, codes, parts, instances, role, len(periods))
-        matrix = KpiMatrix(
-            definitions={k: self.catalog.definitions[k] for k in selected},
-            periods=[p.label for p in periods],
-            scopes=list(scopes),
-            currency=str(options.get("currency", "USD")),
-            options=effective,
-            current=grids["current"],
-            previous=grids["previous"] if compare else {},
-            last_year=grids["last_year"] if compare else {},
-            notes=evaluator.pending_notes(len(periods)),
-        )
+        resolved: dict[tuple[str, str], ResolvedPeriod] = {}
         for p_index, period in enumerate(periods):
             i = instances.labels.index((p_index, "current"))
             for scope in scopes:
@@ -340,12 +363,36 @@ class KpiEngine:
                     for sid in scope.store_ids
                 }
                 if known:
-                    matrix.resolved[(period.label, scope.key)] = ResolvedPeriod(
+                    resolved[(period.label, scope.key)] = ResolvedPeriod(
                         period.label,
                         min(r.start for r in known).isoformat(),
                         max(r.end for r in known).isoformat(),
                         zones.pop() if len(zones) == 1 else "mixed",
                     )
+        return _Evaluation(request, selected, effective, position, instances, evaluator, resolved)
+
+    def _assemble(self, evaluation: _Evaluation) -> KpiMatrix:
+        """Evaluate every KPI of a resolved request into the matrix."""
+        request, selected, effective = evaluation.request, evaluation.selected, evaluation.effective
+        periods, options, compare = request.periods, request.options, request.compare
+        instances, evaluator = evaluation.instances, evaluation.evaluator
+        grids: dict[str, dict[str, KpiGrid]] = {role: {} for role in ROLES}
+        for kpi_id in selected:
+            values, codes, parts = evaluator.kpi(kpi_id, effective[kpi_id])
+            for role in ROLES if compare else ("current",):
+                grids[role][kpi_id] = _grid(values, codes, parts, instances, role, len(periods))
+        matrix = KpiMatrix(
+            definitions={k: self.catalog.definitions[k] for k in selected},
+            periods=[p.label for p in periods],
+            scopes=list(request.scopes),
+            currency=str(options.get("currency", "USD")),
+            options=effective,
+            current=grids["current"],
+            previous=grids["previous"] if compare else {},
+            last_year=grids["last_year"] if compare else {},
+            notes=evaluator.pending_notes(len(periods)),
+        )
+        matrix.resolved.update(evaluation.resolved)
         return matrix
 
     # -- cubes -------------------------------------------------------------------------
@@ -376,7 +423,8 @@ class KpiEngine:
             self._cubes[mode] = state
         missing = (sources or set(_SOURCE_COVERAGE)) - set(state.frames) if with_cubes else set()
         if missing:
-            state.frames.update(self._query_cubes(self._queries(state, mode), missing))
+            fetched = self._query_cubes(self._queries(state, mode), missing)
+            state.frames.update({source: _CubeRows(frame) for source, frame in fetched.items()})
         return state
 
     def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
@@ -512,12 +560,9 @@ class KpiEngine:
                 self._queries(state, mode, Window(from_day, state.window.end)), stale
             )
             for source, frame in fresh.items():
-                old = state.frames[source]
-                keep = old["day"] < from_day.toordinal()
-                replaced[source] = ({name: old[name][~keep] for name in old}, frame)
-                state.frames[source] = {
-                    name: np.concatenate([old[name][keep], frame[name]]) for name in old
-                }
+                rows = state.frames[source]
+                replaced[source] = (rows.from_day(from_day.toordinal()), frame)
+                rows.replace_from(from_day.toordinal(), frame)
         # Facts before the change are unchanged: extend what is known, from the fresh rows
         # where a cube has a row for every day with facts of the table, else by a query.
         queried = set()
@@ -683,6 +728,7 @@ class _Evaluator:
         self._pending_counts: Array | None = None
         self._row_plans: dict[tuple[bytes, bytes], tuple[npt.NDArray[np.int64], ...]] = {}
         self.shape = (len(instances.labels), len(scopes))
+        self._portfolios = any(scope.is_portfolio for scope in scopes)
         # Only the cubes the requested KPIs need (they are fetched together, once).
         self.sources = {
             source
@@ -720,7 +766,7 @@ class _Evaluator:
             )
         if "item_sales" in names and definition.unit is Unit.CURRENCY:
             parts["pending_orders"] = self._pending(options)
-        if any(scope.is_portfolio for scope in self.scopes):
+        if self._portfolios:
             parts["stores_with_data"] = self._sum_to_scopes(mask.astype(np.float64))
         return values, codes, parts
 
@@ -795,8 +841,9 @@ class _Evaluator:
             )
             rates = self._rates[key] = _FxTable(self.engine, state.frames, currency)
             base: dict[str, Array] = {}
-            for source, frame in sorted(state.frames.items()):
-                for column, (stores, days, values) in _daily_columns(source, frame, rates).items():
+            for source, rows in sorted(state.frames.items()):
+                columns = _daily_columns(source, rows.whole(), rates)
+                for column, (stores, days, values) in columns.items():
                     base[column] = self._rollup(stores, days, values)
             self._bases[key] = base
         return self._bases[key]
@@ -1093,11 +1140,15 @@ def _grid(
     rows = [instances.labels.index((p, role)) for p in range(n_periods)]
 
     def cells(array: Array) -> list[list[float | None]]:
-        return [[None if v != v else v for v in array[i].tolist()] for i in rows]
+        picked = array[rows]
+        boxed = picked.astype(object)  # Python floats, with None where NaN
+        boxed[np.isnan(picked)] = None
+        result: list[list[float | None]] = boxed.tolist()
+        return result
 
     return KpiGrid(
         values=cells(np.where(codes == OK, values, np.nan)),
-        reasons=[[REASONS.get(c) for c in codes[i].tolist()] for i in rows],
+        reasons=_REASON_TEXT[codes[rows]].tolist(),
         parts={name: cells(array) for name, array in parts.items()} if role == "current" else {},
     )
 
@@ -1221,7 +1272,7 @@ def _daily_columns(source: str, frame: Frame, rates: _FxTable) -> dict[str, _Dai
 class _FxTable:
     """Multipliers from a currency to the reporting currency on a day, from ``fx_rates``."""
 
-    def __init__(self, engine: KpiEngine, frames: Mapping[str, Frame], reporting: str) -> None:
+    def __init__(self, engine: KpiEngine, frames: Mapping[str, _CubeRows], reporting: str) -> None:
         self.engine, self.reporting = engine, reporting
         self.frames = frames
         self._rates: dict[tuple[int, str], float] | None = None
@@ -1233,15 +1284,15 @@ class _FxTable:
 
     def _load(self) -> dict[tuple[int, str], float]:
         if self._rates is None:
-            days = np.concatenate(
-                [f["day"] for f in self.frames.values() if "currency" in f] or [np.zeros(0)]
-            )
+            ranges = [
+                found
+                for rows in self.frames.values()
+                if rows.money and (found := rows.day_range()) is not None
+            ]
             rates = self.engine.table("fx_rates")
-            if days.size:
-                first, last = (
-                    dt.date.fromordinal(int(days.min())),
-                    dt.date.fromordinal(int(days.max())),
-                )
+            if ranges:
+                first = dt.date.fromordinal(min(r[0] for r in ranges))
+                last = dt.date.fromordinal(max(r[1] for r in ranges))
                 rates = rates.filter((rates.date >= first) & (rates.date <= last))
             frame = _fetch(self.engine.backend, rates.select("date", "currency", "rate_to_usd"))
             self._rates = {

@@ -249,19 +249,12 @@ def record_batch_rows(warehouse: Warehouse, fact: str, changes: Mapping[str, int
     """Add ``changes`` (batch -> rows gained or lost) to ``fact``'s ledger, or, where the
     ledger of ``fact`` is not complete, count the table's rows per batch afresh."""
     wh = warehouse
-    ledger = wh.qualified(BATCH_ROWS_TABLE)
-    wh.execute(f"CREATE TABLE IF NOT EXISTS {ledger} ({BATCH_ROWS_COLUMNS})")
+    ledger = _ledger(wh)
     ((complete,),) = wh.execute(
         f"SELECT count(*) FROM {ledger} WHERE fact = ? AND batch_id = ?", (fact, LEDGER_COMPLETE)
     )
     if not complete:
-        wh.execute(f"DELETE FROM {ledger} WHERE fact = ?", (fact,))
-        wh.execute(
-            f"INSERT INTO {ledger} SELECT ?, batch_id, count(*) FROM {wh.qualified(fact)} "
-            "GROUP BY batch_id",
-            (fact,),
-        )
-        wh.execute(f"INSERT INTO {ledger} VALUES (?, ?, 0)", (fact, LEDGER_COMPLETE))
+        recount_batch_rows(wh, fact)
         return
     for batch_id, delta in changes.items():
         if delta and not wh.execute_count(
@@ -273,6 +266,26 @@ def record_batch_rows(warehouse: Warehouse, fact: str, changes: Mapping[str, int
         f"DELETE FROM {ledger} WHERE fact = ? AND row_count = 0 AND batch_id <> ?",
         (fact, LEDGER_COMPLETE),
     )
+
+
+def recount_batch_rows(warehouse: Warehouse, fact: str) -> None:
+    """Count ``fact``'s rows per batch afresh into the ledger (after rows were changed
+    outside the writer); run it inside a transaction."""
+    wh = warehouse
+    ledger = _ledger(wh)
+    wh.execute(f"DELETE FROM {ledger} WHERE fact = ?", (fact,))
+    wh.execute(
+        f"INSERT INTO {ledger} SELECT ?, batch_id, count(*) FROM {wh.qualified(fact)} "
+        "GROUP BY batch_id",
+        (fact,),
+    )
+    wh.execute(f"INSERT INTO {ledger} VALUES (?, ?, 0)", (fact, LEDGER_COMPLETE))
+
+
+def _ledger(warehouse: Warehouse) -> str:
+    ledger = warehouse.qualified(BATCH_ROWS_TABLE)
+    warehouse.execute(f"CREATE TABLE IF NOT EXISTS {ledger} ({BATCH_ROWS_COLUMNS})")
+    return ledger
 
 
 def _dedup_sql(dialect: str, table: FactTable, stage: str, data_cols: list[str]) -> str:
