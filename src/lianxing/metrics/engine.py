@@ -21,7 +21,7 @@ the days from the change on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -55,6 +55,7 @@ from lianxing.metrics.compiler import UTC, FactQueries, StoreInfo, TableSource, 
 from lianxing.metrics.daily_cube import DailyOrderCube
 from lianxing.metrics.loader import Catalog
 from lianxing.metrics.order_cube import OrderCube
+from lianxing.warehouse.temporary import compiled as sql_of
 
 Array = npt.NDArray[np.float64]
 Codes = npt.NDArray[np.int8]
@@ -259,6 +260,9 @@ class _CubeState:
     frames: dict[str, _CubeRows]  # raw daily cubes, original currencies
     coverage: dict[str, dict[int, tuple[int, int]]]  # fact table -> store -> first/last local day
     period_frames: dict[str, Frame] = field(default_factory=dict)
+    # For refreshes on DuckDB: the window's queries and their SQL, compiled once.
+    queries: FactQueries | None = None
+    compiled: dict[str, str] = field(default_factory=dict)
     changed_from: int | None = None  # after a refresh: period aggregates ending after it are stale
 
 
@@ -423,7 +427,11 @@ class KpiEngine:
             self._cubes[mode] = state
         missing = (sources or set(_SOURCE_COVERAGE)) - set(state.frames) if with_cubes else set()
         if missing:
-            fetched = self._query_cubes(self._queries(state, mode), missing)
+            if self.backend.name == "duckdb":  # SQL kept for refreshes (see _query_cubes)
+                state.queries = state.queries or self._queries(state, mode)
+                fetched = self._query_cubes(state.queries, missing, state.compiled)
+            else:
+                fetched = self._query_cubes(self._queries(state, mode), missing)
             state.frames.update({source: _CubeRows(frame) for source, frame in fetched.items()})
         return state
 
@@ -445,7 +453,29 @@ class KpiEngine:
             daily_refunds=daily_refunds,
         )
 
-    def _query_cubes(self, queries: FactQueries, sources: set[str]) -> dict[str, Frame]:
+    def _query_cubes(
+        self,
+        queries: FactQueries,
+        sources: set[str],
+        compiled: dict[str, str] | None = None,
+        from_day: dt.date | None = None,
+    ) -> dict[str, Frame]:
+        """The daily rows of ``sources``. With ``compiled`` (DuckDB), each query's SQL is
+        compiled once into it and run again with only the rows from ``from_day`` on: the
+        filter outside the query reaches DuckDB's scan, and a refresh compiles nothing."""
+
+        def fetch(name: str, expr: Callable[[], ir.Table]) -> Frame:
+            if compiled is None:
+                return _fetch(self.backend, expr())
+            if name not in compiled:
+                compiled[name] = sql_of(self.backend, expr())
+            after = f" WHERE day >= DATE '{from_day.isoformat()}'" if from_day else ""
+            return _frame(
+                self.backend.con.sql(
+                    f"SELECT * FROM ({compiled[name]}) AS cube{after}"
+                ).to_arrow_table()
+            )
+
         frames: dict[str, Frame] = {}
         builders = {
             "order_days": queries.order_days,
@@ -460,7 +490,7 @@ class KpiEngine:
             "fees": queries.fees,
         }
         if {"refund_od", "return_od"} <= sources:  # one join with the order cube for both
-            both = _fetch(self.backend, queries.refunds_and_returns_by_order_date())
+            both = fetch("refund_return_od", queries.refunds_and_returns_by_order_date)
             for source, kind, column in (
                 ("refund_od", "refund", "amount"),
                 ("return_od", "return", "quantity"),
@@ -473,7 +503,7 @@ class KpiEngine:
                     **({"currency": both["currency"][rows]} if kind == "refund" else {}),
                 }
         for source in sorted(sources & set(builders) - set(frames)):
-            frames[source] = _fetch(self.backend, builders[source]())
+            frames[source] = fetch(source, builders[source])
         if "cogs" in sources:
             with queries.materialised_orders() as orders:
                 frames["cogs"] = _fetch(self.backend, queries.cogs(orders))
@@ -555,14 +585,29 @@ class KpiEngine:
             return {}
         stale = {source for source in state.frames if touched(_SOURCE_READS[source])}
         replaced: dict[str, tuple[Frame, Frame]] = {}
-        if stale:
-            fresh = self._query_cubes(
-                self._queries(state, mode, Window(from_day, state.window.end)), stale
+        # COGS joins lines to stored orders (no single query to keep): queried for the days.
+        windowed = stale if self.backend.name != "duckdb" else stale & {"cogs"}
+        fresh = (
+            self._query_cubes(
+                self._queries(state, mode, Window(from_day, state.window.end)), windowed
             )
-            for source, frame in fresh.items():
-                rows = state.frames[source]
-                replaced[source] = (rows.from_day(from_day.toordinal()), frame)
-                rows.replace_from(from_day.toordinal(), frame)
+            if windowed
+            else {}
+        )
+        if stale - windowed:
+            if state.queries is None:  # kept: its store→zone table stays registered
+                state.queries = self._queries(state, mode)
+            else:  # in step, as _queries would make them
+                self.order_cube.sync()
+                if self.daily_cube.stored and mode != UTC:
+                    self.daily_cube.ensure(state.stores)
+            fresh.update(
+                self._query_cubes(state.queries, stale - windowed, state.compiled, from_day)
+            )
+        for source, frame in fresh.items():
+            rows = state.frames[source]
+            replaced[source] = (rows.from_day(from_day.toordinal()), frame)
+            rows.replace_from(from_day.toordinal(), frame)
         # Facts before the change are unchanged: extend what is known, from the fresh rows
         # where a cube has a row for every day with facts of the table, else by a query.
         queried = set()
@@ -1186,7 +1231,10 @@ def _memoised(table: TableSource) -> TableSource:
 
 
 def _fetch(backend: BaseBackend, expr: Any) -> Frame:
-    table: pa.Table = backend.to_pyarrow(expr)
+    return _frame(backend.to_pyarrow(expr))
+
+
+def _frame(table: pa.Table) -> Frame:
     frame: Frame = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         kind = column.type
