@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+
+from loopback_smtp import HOST, smtp_server
 
 
 @dataclass
@@ -24,13 +24,7 @@ class Mailbox:
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    with socket.socket() as probe:  # a free loopback port (the controller cannot use 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = Mailbox("127.0.0.1", port)
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    box = Mailbox(HOST, port=0)  # the port is known once the server listens
+    with smtp_server(box) as port:
+        box.port = port
         yield box
-    finally:
-        controller.stop()

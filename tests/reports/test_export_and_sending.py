@@ -7,14 +7,12 @@ import datetime as dt
 import email
 import hashlib
 import json
-import socket
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from lianxing.alerts.channels.email import SmtpConfig
@@ -28,6 +26,7 @@ from lianxing.reports.sending import send_report
 from lianxing.reports.service import render
 from lianxing.stores import create_store
 from lianxing.workspace import Workspace
+from loopback_smtp import smtp_server as loopback_smtp_server
 
 runner = CliRunner()
 
@@ -129,15 +128,8 @@ class _Inbox:
 @pytest.fixture
 def smtp_server() -> Any:
     inbox = _Inbox()
-    with socket.socket() as probe:  # a free loopback port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with loopback_smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_send_report_as_attachment(workspace: Workspace, smtp_server: Any) -> None:

@@ -57,13 +57,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 # The job runners of the apps being served (as `lianxing serve` starts one).
 RUNNERS: list[EmbeddedRunner] = []
 
@@ -73,7 +66,11 @@ def serve() -> Iterator[object]:
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(ws: Workspace) -> str:
-        port = _free_port()
+        # uvicorn gets a socket already bound to a port the OS chose, so no other process (a
+        # parallel test worker) can take the port between choosing it and listening on it.
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
         runner = EmbeddedRunner(ws.settings, poll_seconds=0.2, schedule=None)
         RUNNERS.append(runner)
         server = uvicorn.Server(
@@ -84,7 +81,7 @@ def serve() -> Iterator[object]:
                 log_level="warning",
             )
         )
-        thread = threading.Thread(target=server.run, daemon=True)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         deadline = time.monotonic() + 20
         while not server.started:
