@@ -114,11 +114,11 @@ class OrderCube:
         if not self.stored or (self._synced and not force):
             return SyncResult("unchanged")
         stored = self._stored_fingerprint()
+        if not rebuild and (stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None):
+            return SyncResult("stale")
         current = self._fingerprint()
         self._orphans = bool(stored and stored.get((_ORPHANS_FACT, "1")) is not None)
         if stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None:
-            if not rebuild:
-                return SyncResult("stale")
             result = self.rebuild(current)
         elif {k: v for k, v in stored.items() if k[0] not in _META_FACTS} == current:
             result = SyncResult("unchanged")
