@@ -349,8 +349,9 @@ def test_the_agency_sees_its_granted_store_and_nothing_else(world: World) -> Non
 
 
 def test_outsiders_cannot_open_store_pages(world: World) -> None:
+    app = create_app(workspace=world.ws)  # one app, a client (a cookie jar) per outsider
     for user, store_attr, why in OUTSIDERS:
-        client = TestClient(create_app(workspace=world.ws))
+        client = TestClient(app)
         csrf = login(client, world.emails[user])
         store = getattr(world, store_attr)
         secrets = STORE_SECRETS[store_attr]
