@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_facts import JAN1, order_rows, store_with_orders
 
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import add_contract, workspace_catalog
-from lianxing.stores import create_store
 from lianxing.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
-JAN1 = dt.date(2026, 1, 1)
 
 
 def _ads(day: int) -> dict[str, Any]:
@@ -43,47 +42,20 @@ def _ads(day: int) -> dict[str, Any]:
     }
 
 
-def _order(
-    order_id: str, day: dt.date, amount: int, status: str = "shipped"
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    ts = dt.datetime.combine(day, dt.time(20, 0))
-    order = {
-        "store_id": 1,
-        "order_id": order_id,
-        "purchase_ts": ts,
-        "status": status,
-        "currency": "USD",
-    }
-    line = {
-        "store_id": 1,
-        "order_id": order_id,
-        "line_id": "1",
-        "sku": "SKU-1",
-        "quantity": 1,
-        "item_price": amount,
-        "currency": "USD",
-    }
-    return order, line
-
-
 @pytest.fixture
 def signed(workspace: Workspace) -> int:
-    with workspace.session() as session:
-        store = create_store(
-            session, platform="amazon", site="US", name="Xinghe US", launch_date=JAN1
-        )
-    assert store.id == 1 and store.timezone == "America/Los_Angeles"
-    orders = [
-        _order("A1", dt.date(2026, 1, 15), 1000),
-        _order("A2", dt.date(2026, 1, 20), 1000),
-        _order("B1", dt.date(2026, 2, 10), 1500),
-        _order("B2", dt.date(2026, 2, 12), 9000, status="cancelled"),
-        _order("C1", dt.date(2026, 3, 5), 6000),
-    ]
-    with workspace.warehouse.batch("b-api", "api:amazon") as batch:
+    store_with_orders(
+        workspace,
+        [
+            order_rows("A1", dt.date(2026, 1, 15), 1000),
+            order_rows("A2", dt.date(2026, 1, 20), 1000),
+            order_rows("B1", dt.date(2026, 2, 10), 1500),
+            order_rows("B2", dt.date(2026, 2, 12), 9000, status="cancelled"),
+            order_rows("C1", dt.date(2026, 3, 5), 6000),
+        ],
+    )
+    with workspace.warehouse.batch("b-ads", "api:amazon") as batch:
         batch.append("ad_daily", [_ads(day) for day in range(1, 91)])
-        batch.append("orders", [o for o, _ in orders])
-        batch.append("order_lines", [line for _, line in orders])
     with workspace.warehouse.batch("b-manual", "manual") as batch:
         manual = {**_ads(31), "campaign_id": "m1", "cost": 0, "attributed_sales": 2000}
         batch.append("ad_daily", [manual])
@@ -162,6 +134,14 @@ def test_two_missed_gmv_months_open_the_exit_with_the_stated_refund(
             "currency": "USD",
             "owed_from": "2026-03-01",
             "basis": "50% of monthly_service due before 2026-03-01 (1000 USD)",
+            "converted": {
+                "currency": "USD",
+                "amount": "500.00",
+                "rate": "1",
+                "rate_date": None,
+                "rate_rule": "same_currency",
+                "rates_to_usd": {},
+            },
         }
     ]
     assert [(c["due_date"], c["amount"]) for c in _line(statement, "commission")] == [
@@ -174,3 +154,6 @@ def test_two_missed_gmv_months_open_the_exit_with_the_stated_refund(
         "pending_milestone": "0.00",
         "refunds_owed": "500.00",
     }
+    # Every fee is in USD, the settlement currency (the KPIs'): nothing is converted.
+    assert statement["settlement"]["settlement_currency"] == "USD"
+    assert statement["settlement"]["converted_totals"] == statement["settlement"]["totals"]["USD"]

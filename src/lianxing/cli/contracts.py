@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -197,31 +197,61 @@ def contract_evaluate(
             clause["definition"][:12],
         )
     console.print(clauses)
-    lines = Table("费用 Fee", "状态 Status", "到期 Due", "金额 Amount", "依据 Basis")
-    for line in body["settlement"]["lines"]:
+    settlement = body["settlement"]
+    lines = Table(
+        "费用 Fee",
+        "状态 Status",
+        "到期 Due",
+        "金额 Amount",
+        f"结算 Settlement ({settlement['settlement_currency']})",
+        "依据 Basis",
+    )
+    for line in settlement["lines"]:
         lines.add_row(
             line["name"],
             line["status"],
             line["due_date"] or "—",
             f"{line['amount'] or '—'} {line['currency']}",
+            _converted_text(line["converted"]),
             line["basis"],
         )
-    for refund in body["settlement"]["refunds"]:
+    for refund in settlement["refunds"]:
         lines.add_row(
             f"退款 refund ({refund['exit']})",
             "refund_owed",
             refund["owed_from"],
             f"{refund['amount']} {refund['currency']}",
+            _converted_text(refund["converted"]),
             refund["basis"],
         )
     console.print(lines)
-    for currency, totals in body["settlement"]["totals"].items():
-        console.print(
-            f"{currency}: 应付 due {totals['due']} · 未到期 not yet due {totals['not_yet_due']} · "
-            f"待里程碑 pending milestone {totals['pending_milestone']} · "
-            f"应退 refunds owed {totals['refunds_owed']}"
+    for currency, totals in settlement["totals"].items():
+        console.print(_totals_text(currency, totals))
+    console.print(
+        _totals_text(
+            f"结算 settlement {settlement['settlement_currency']}", settlement["converted_totals"]
         )
+    )
     console.print(f"[dim]statement {body['statement_hash']}[/]")
+
+
+def _totals_text(label: str, totals: dict[str, str]) -> str:
+    return (
+        f"{label}: 应付 due {totals['due']} · 未到期 not yet due {totals['not_yet_due']} · "
+        f"待里程碑 pending milestone {totals['pending_milestone']} · "
+        f"应退 refunds owed {totals['refunds_owed']}"
+    )
+
+
+def _converted_text(converted: dict[str, Any] | None) -> str:
+    """The settlement amount with the rate and the day of the rate, so it can be checked."""
+    if converted is None:
+        return "—"
+    amount = f"{converted['amount']} {converted['currency']}"
+    if converted["rate_rule"] == "same_currency":
+        return amount
+    estimate = " 估算 estimate" if converted["rate_rule"] == "as_of_estimate" else ""
+    return f"{amount}\n× {converted['rate']} ({converted['rate_date']}{estimate})"
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ contract says they count, and milestone KPIs leave out the orders (with their li
 refunds and returns) that the integrity review *confirmed* as fake unless the milestone
 says ``accept_confirmed_flagged_orders: true``. The evidence of every clause lists, for the
 windows it shows, how many fact rows of each source were counted and how many were left out.
+
+Fees are converted to the settlement currency with the warehouse's ``fx_rates`` (see
+:class:`lianxing.domain.contract_evaluation.SettlementRates`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
+from decimal import Decimal
 from typing import Any
 
 import ibis
@@ -28,10 +32,13 @@ from lianxing.contracts.service import (
 from lianxing.db.models import Store
 from lianxing.domain.contract_evaluation import (
     SeriesRequest,
+    SettlementRateMissing,
+    SettlementRates,
     Statement,
     Window,
     WindowValue,
     evaluate,
+    foreign_currencies,
     plan,
 )
 from lianxing.domain.contracts import Contract
@@ -100,13 +107,24 @@ def evaluate_contract(
     catalog = locked_catalog(definitions)
     launch = _launch_date(contract, infos)
     hashes = {clause: locked["hash"] for clause, locked in definitions["clauses"].items()}
+    currency = settlement_currency(contract, catalog)
+    rates = _settlement_rates(ws, contract, currency, as_of)
     requests = plan(contract, launch, as_of)
     confirmed = _confirmed_orders(ws, infos, requests)
     calculator = _WindowCalculator(
         ws, contract, catalog, infos, frozenset(flagged_batches), confirmed
     )
     values = {r.key: calculator.values(r) for r in requests}
-    first = evaluate(contract, launch=launch, as_of=as_of, values=values, definitions=hashes)
+
+    def statement() -> Statement:
+        try:
+            return evaluate(
+                contract, launch=launch, as_of=as_of, values=values, definitions=hashes, rates=rates
+            )
+        except SettlementRateMissing as exc:
+            raise ContractError(str(exc)) from exc
+
+    first = statement()
     # Show which data the evidence came from (only for the windows the statement shows).
     shown: dict[str, set[Window]] = {}
     for clause in first.clauses:
@@ -121,7 +139,43 @@ def evaluate_contract(
             calculator.with_sources(request, v) if v.window in wanted else v
             for v in values[request.key]
         ]
-    return evaluate(contract, launch=launch, as_of=as_of, values=values, definitions=hashes)
+    return statement()
+
+
+def settlement_currency(contract: Contract, catalog: Catalog) -> str:
+    """The currency the statement settles in: the contract's ``settlement_currency``, else
+    the reporting currency of its first KPI clause that has one (its ``currency`` option,
+    else the locked definition's default), else its first fee's currency, else USD."""
+    if contract.settlement_currency is not None:
+        return contract.settlement_currency
+    for clause in contract.kpis:
+        definition = catalog.definitions.get(clause.kpi)
+        reporting = (
+            definition.effective_options(clause.options).get("currency") if definition else None
+        )
+        if isinstance(reporting, str):
+            return reporting
+    return contract.fees[0].currency if contract.fees else "USD"
+
+
+def _settlement_rates(
+    ws: Workspace, contract: Contract, currency: str, as_of: dt.date
+) -> SettlementRates:
+    """``fx_rates`` of the currencies the fees and refunds are in, up to ``as_of`` (a rate
+    is never taken from a later day)."""
+    currencies = foreign_currencies(contract, currency)
+    if not currencies:
+        return SettlementRates(currency)
+    table = ws.warehouse.table("fx_rates")
+    table = table.filter(table.currency.isin(sorted(currencies)) & (table.date <= as_of))
+    found = ws.warehouse.ibis.to_pyarrow(table.select("date", "currency", "rate_to_usd"))
+    return SettlementRates(
+        currency,
+        {
+            (str(row["currency"]), row["date"]): Decimal(repr(float(row["rate_to_usd"])))
+            for row in found.to_pylist()
+        },
+    )
 
 
 def _confirmed_orders(

@@ -9,8 +9,14 @@ Evaluation is two steps so that this module never touches data:
 
 ``as_of`` is the last *complete* day counted: a milestone met on day D is reported met (and
 its fee due on D) when evaluated as of D or later, and pending before. The statement is a
-pure function of the contract, the launch date, ``as_of`` and the window values, and carries
-a hash of its own canonical JSON so two runs can be compared at a glance.
+pure function of the contract, the launch date, ``as_of``, the window values and the
+exchange rates, and carries a hash of its own canonical JSON so two runs can be compared at
+a glance.
+
+Every fee keeps its own amount and currency; the statement also converts each one to the
+contract's settlement currency (:class:`SettlementRates`): an amount due by ``as_of`` at the
+``fx_rates`` rate of its due date, one not due yet (or pending a milestone) at the rate of
+``as_of``, marked as an estimate. A missing rate is an error, never a rate of 1.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from lianxing.domain.remediation import PlanState, PlanStatus, remediation_plans
 __all__ = ["Window", "WindowValue", "meets"]  # re-exported: callers import them from here
 
 CENT = Decimal("0.01")
+RATE_STEP = Decimal("1e-10")  # the cross rate shown, and multiplied by, to 10 decimals
 
 
 class Outcome(StrEnum):
@@ -237,6 +244,99 @@ class ClauseResult:
         }
 
 
+# ---------------------------------------------------------------------------------------
+# Settlement currency
+# ---------------------------------------------------------------------------------------
+
+
+class SettlementRateMissing(ValueError):
+    """An amount cannot be converted to the settlement currency: no rate for a day."""
+
+    def __init__(self, what: str, currency: str, day: dt.date, settlement: str) -> None:
+        super().__init__(
+            f"{what}: no exchange rate for {currency} on {day.isoformat()} in fx_rates "
+            f"(needed to convert to the settlement currency {settlement}); import the rate "
+            f"for that day / {what}：fx_rates 中没有 {currency} 在 {day.isoformat()} 的汇率"
+            f"（换算为结算币种 {settlement} 需要），请导入该日汇率"
+        )
+        self.currency, self.day, self.settlement = currency, day, settlement
+
+
+class RateRule(StrEnum):
+    SAME_CURRENCY = "same_currency"  # already in the settlement currency: nothing converted
+    DUE_DATE = "due_date"  # due by as_of: the rate of the day it fell due (final)
+    AS_OF_ESTIMATE = "as_of_estimate"  # not due yet: the rate of as_of (an estimate)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """An amount in the settlement currency, with the rate and the day of the rate used."""
+
+    currency: str
+    amount: Decimal
+    rate: Decimal  # settlement-currency units per unit of the original currency
+    rate_date: dt.date | None  # None when nothing was converted
+    rule: RateRule
+    rates_to_usd: Mapping[str, Decimal]  # the fx_rates values the rate comes from
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "amount": str(self.amount),
+            "rate": format(self.rate.normalize(), "f"),
+            "rate_date": self.rate_date.isoformat() if self.rate_date else None,
+            "rate_rule": self.rule.value,
+            "rates_to_usd": {
+                c: format(r.normalize(), "f") for c, r in sorted(self.rates_to_usd.items())
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRates:
+    """The settlement currency and ``fx_rates`` (USD per unit, by currency and day; USD is 1).
+
+    The cross rate is ``rate_to_usd(original) / rate_to_usd(settlement)`` on the rate day,
+    as the KPI engine converts (original → USD → reporting), rounded to 10 decimals; the
+    converted amount is the original amount times that rate, rounded half up to the cent.
+    """
+
+    currency: str
+    to_usd: Mapping[tuple[str, dt.date], Decimal] = dataclasses.field(default_factory=dict)
+
+    def convert(
+        self, amount: Decimal, currency: str, due: dt.date | None, as_of: dt.date, what: str
+    ) -> Conversion:
+        if currency == self.currency:
+            same = amount.quantize(CENT, ROUND_HALF_UP)
+            return Conversion(self.currency, same, Decimal(1), None, RateRule.SAME_CURRENCY, {})
+        if due is not None and due <= as_of:
+            day, rule = due, RateRule.DUE_DATE
+        else:
+            day, rule = as_of, RateRule.AS_OF_ESTIMATE
+        used = {c: self._rate_to_usd(c, day, what) for c in (currency, self.currency)}
+        rate = (used[currency] / used[self.currency]).quantize(RATE_STEP, ROUND_HALF_UP)
+        converted = (amount * rate).quantize(CENT, ROUND_HALF_UP)
+        return Conversion(self.currency, converted, rate, day, rule, used)
+
+    def _rate_to_usd(self, currency: str, day: dt.date, what: str) -> Decimal:
+        if currency == "USD":
+            return Decimal(1)
+        rate = self.to_usd.get((currency, day))
+        if rate is None:
+            raise SettlementRateMissing(what, currency, day, self.currency)
+        return rate
+
+
+def foreign_currencies(contract: Contract, settlement: str) -> frozenset[str]:
+    """The currencies whose ``fx_rates`` the statement needs (none when all are ``settlement``)."""
+    used = {f.currency for f in contract.fees}
+    used.update(e.refund.currency for e in contract.exits if e.refund.currency)
+    if used <= {settlement}:
+        return frozenset()
+    return frozenset((used | {settlement}) - {"USD"})
+
+
 @dataclass(frozen=True, slots=True)
 class StatementLine:
     fee: str
@@ -247,6 +347,7 @@ class StatementLine:
     currency: str
     due_date: dt.date | None
     basis: str
+    converted: Conversion | None = None  # None: not priced or never due
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -258,6 +359,7 @@ class StatementLine:
             "currency": self.currency,
             "due_date": self.due_date.isoformat() if self.due_date else None,
             "basis": self.basis,
+            "converted": None if self.converted is None else self.converted.to_json(),
         }
 
 
@@ -268,6 +370,7 @@ class RefundLine:
     currency: str
     owed_from: dt.date
     basis: str
+    converted: Conversion | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -276,6 +379,7 @@ class RefundLine:
             "currency": self.currency,
             "owed_from": self.owed_from.isoformat(),
             "basis": self.basis,
+            "converted": None if self.converted is None else self.converted.to_json(),
         }
 
 
@@ -288,15 +392,23 @@ class Statement:
     lines: tuple[StatementLine, ...]
     refunds: tuple[RefundLine, ...]
     remediation: tuple[PlanState, ...] | None = None  # None: the contract has no remediation
+    settlement_currency: str = "USD"
+
+    def converted_totals(self) -> dict[str, str]:
+        """The totals in the settlement currency: sums of the converted amounts."""
+        bucket = _zero_totals()
+        for line in self.lines:
+            if line.converted is not None and line.status in _COUNTED:
+                bucket[line.status.value] += line.converted.amount
+        for refund in self.refunds:
+            if refund.converted is not None:
+                bucket["refunds_owed"] += refund.converted.amount
+        return {k: str(v.quantize(CENT)) for k, v in bucket.items()}
 
     def totals(self) -> dict[str, dict[str, str]]:
         sums: dict[str, dict[str, Decimal]] = {}
         for line in self.lines:
-            if line.amount is not None and line.status in (
-                LineStatus.DUE,
-                LineStatus.NOT_YET_DUE,
-                LineStatus.PENDING_MILESTONE,
-            ):
+            if line.amount is not None and line.status in _COUNTED:
                 bucket = sums.setdefault(line.currency, _zero_totals())
                 bucket[line.status.value] += line.amount
         for refund in self.refunds:
@@ -316,12 +428,18 @@ class Statement:
                 "lines": [line.to_json() for line in self.lines],
                 "refunds": [r.to_json() for r in self.refunds],
                 "totals": self.totals(),
+                "settlement_currency": self.settlement_currency,
+                "converted_totals": self.converted_totals(),
             },
         }
         if self.remediation is not None:
             body["remediation"] = [p.to_json() for p in self.remediation]
         body["statement_hash"] = statement_hash(body)
         return body
+
+
+# Statuses whose amounts are money owed (now, later, or once a milestone is met).
+_COUNTED = (LineStatus.DUE, LineStatus.NOT_YET_DUE, LineStatus.PENDING_MILESTONE)
 
 
 def _zero_totals() -> dict[str, Decimal]:
@@ -347,9 +465,11 @@ def evaluate(
     as_of: dt.date,
     values: Mapping[str, Sequence[WindowValue]],
     definitions: Mapping[str, str],
+    rates: SettlementRates,
 ) -> Statement:
     """The statement; ``values`` answers :func:`plan`'s requests by key, ``definitions``
-    gives each KPI clause's locked definition hash."""
+    gives each KPI clause's locked definition hash, ``rates`` the settlement currency and
+    the rates to convert to it (:class:`SettlementRateMissing` when one is missing)."""
     requests = {r.key: r for r in plan(contract, launch, as_of)}
     clauses: list[ClauseResult] = []
     for milestone in contract.milestones:
@@ -366,9 +486,42 @@ def evaluate(
             contract, exit_clause, as_of, values.get(key, ()), definitions, requests[key]
         )
         clauses.append(_after_cure(result, plans or ()))
-    lines = _fee_lines(contract, as_of, clauses, values)
-    refunds = _refunds(contract, clauses, lines)
-    return Statement(contract.number, as_of, launch, tuple(clauses), tuple(lines), refunds, plans)
+    lines = [
+        _converted_line(line, rates, as_of) for line in _fee_lines(contract, as_of, clauses, values)
+    ]
+    refunds = tuple(
+        dataclasses.replace(
+            refund,
+            converted=rates.convert(
+                refund.amount,
+                refund.currency,
+                refund.owed_from,
+                as_of,
+                f"refund of exit clause {refund.exit!r}",
+            ),
+        )
+        for refund in _refunds(contract, clauses, lines)
+    )
+    return Statement(
+        contract.number,
+        as_of,
+        launch,
+        tuple(clauses),
+        tuple(lines),
+        refunds,
+        plans,
+        rates.currency,
+    )
+
+
+def _converted_line(line: StatementLine, rates: SettlementRates, as_of: dt.date) -> StatementLine:
+    """``line`` with its amount in the settlement currency, where it is money owed."""
+    if line.amount is None or line.status not in _COUNTED:
+        return line
+    when = line.due_date.isoformat() if line.due_date else "when its milestone is met"
+    what = f"fee {line.fee!r} ({line.amount} {line.currency} due {when})"
+    converted = rates.convert(line.amount, line.currency, line.due_date, as_of, what)
+    return dataclasses.replace(line, converted=converted)
 
 
 def _remediation(
@@ -633,11 +786,7 @@ def _fee_lines(
             case FeeType.PERCENT_OF_KPI:
                 assert fee.rate is not None
                 for window in sorted(values.get(f"fee:{fee.id}", ()), key=lambda w: w.window.start):
-                    amount = (
-                        Decimal(0)
-                        if window.value is None
-                        else (fee.rate * Decimal(repr(window.value))).quantize(CENT, ROUND_HALF_UP)
-                    )
+                    amount = _share(fee.rate, window.value)
                     shown = "no value" if window.value is None else f"{window.value:.2f}"
                     basis = (
                         f"{fee.rate} × {fee.kpi} {window.window.start.isoformat()}"
@@ -645,6 +794,13 @@ def _fee_lines(
                     )
                     lines.append(dated(fee, amount, window.window.end, _basis(fee, basis)))
     return lines
+
+
+def _share(rate: Decimal, value: float | None) -> Decimal:
+    """A percent_of_kpi fee on a KPI value (none without a value), to the cent."""
+    if value is None:
+        return Decimal(0)
+    return (rate * Decimal(repr(value))).quantize(CENT, ROUND_HALF_UP)
 
 
 def _basis(fee: Fee, text: str) -> str:

@@ -14,7 +14,9 @@ Vocabulary (see docs/contracts.md):
   it is measured over and its target;
 * a **fee** is ``fixed`` (once, at signing or on a date), ``monthly`` (each month of the
   term), ``milestone`` (released when a milestone is met) or ``percent_of_kpi`` (a rate
-  times a KPI clause's value per period);
+  times a KPI clause's value per period), each in its own currency; the statement converts
+  them all to the **settlement currency** (``settlement_currency``; when not stated, the
+  reporting currency of the KPI clauses, resolved with the locked definitions at evaluation);
 * a **milestone** is a KPI condition over N consecutive days, to be met within M days of
   launch; it releases a fee;
 * an **exit** clause lets the seller terminate when a KPI clause misses its target in N
@@ -250,6 +252,7 @@ class Contract:
     dispute_resolution: DisputeResolution | None = None
     cases: tuple[CaseRef, ...] = ()
     remediation: Remediation | None = None
+    settlement_currency: str | None = None  # None: the KPIs' reporting currency (see above)
 
     def clause(self, clause_id: str) -> KpiClause:
         return next(k for k in self.kpis if k.id == clause_id)
@@ -291,6 +294,7 @@ TOP_KEYS = (
     "dispute_resolution",
     "cases",
     "remediation",
+    "settlement_currency",
 )
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -488,6 +492,11 @@ def parse_contract(document: object) -> Contract:
     dispute = _dispute(r, top.get("dispute_resolution"))
     cases = _cases(r, top.get("cases"))
     remediation = _remediation(r, top.get("remediation"), kpis)
+    settlement_currency = (
+        r.currency(top["settlement_currency"], "settlement_currency")
+        if top.get("settlement_currency") is not None
+        else None
+    )
     _check_references(r, kpis, fees, milestones, exits)
     if r.problems:
         raise ContractInputError(r.problems)
@@ -514,6 +523,7 @@ def parse_contract(document: object) -> Contract:
         dispute_resolution=dispute,
         cases=tuple(cases),
         remediation=remediation,
+        settlement_currency=settlement_currency,
     )
 
 

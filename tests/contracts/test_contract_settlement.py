@@ -1,0 +1,209 @@
+"""The settlement in one currency, and percent fees without confirmed fake orders.
+
+Contract ``two_currencies.yaml`` (store 1, Amazon US, term 2026-01-01 for 3 months): setup
+2000 USD at signing, a monthly fee of 3000 CNY due on the 5th, 5 % of monthly GMV in USD.
+
+Facts (orders at 20:00 UTC = noon in Los Angeles): A1 Jan 15 1000, A2 Jan 20 1000, F1 Jan 25
+500, B1 Feb 10 1500 USD. January GMV is 2500 with F1, 2000 without it.
+
+``fx_rates`` (USD per CNY): Jan 1 0.125, Jan 5 0.14, Feb 1 0.16, Feb 5 0.125, Feb 20 0.16;
+none on Mar 5.
+
+Hand-computed, as of 2026-02-20, settling in USD (the KPIs' reporting currency):
+
+* setup 2000 USD (same currency) → 2000.00;
+* monthly Jan 5: 3000 CNY × 0.14 (rate of its due date) = 420.00 USD;
+* monthly Feb 5: 3000 × 0.125 = 375.00 USD;
+* monthly Mar 5, not due yet: 3000 × 0.16 (rate of as_of, an estimate) = 480.00 USD;
+* January commission (due Feb 1): 5 % × 2500 = 125.00 USD;
+* due 2000 + 420 + 375 + 125 = 2920.00 USD, not yet due 480.00 USD.
+
+Settling in CNY instead: setup 2000 USD × (1 / 0.125 on Jan 1) = 16000.00 CNY, commission
+125 USD × (1 / 0.16 on Feb 1) = 781.25 CNY, monthly fees unconverted: due 16000 + 3000 +
+3000 + 781.25 = 22781.25 CNY, not yet due 3000.00 CNY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from contract_facts import order_rows, store_with_orders
+from typer.testing import CliRunner
+
+from lianxing.cli import app
+from lianxing.contracts.evaluation import evaluate_contract
+from lianxing.contracts.service import ContractError, add_contract, workspace_catalog
+from lianxing.workspace import Workspace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FEB20 = dt.date(2026, 2, 20)
+CNY_TO_USD = {
+    dt.date(2026, 1, 1): 0.125,
+    dt.date(2026, 1, 5): 0.14,
+    dt.date(2026, 2, 1): 0.16,
+    dt.date(2026, 2, 5): 0.125,
+    dt.date(2026, 2, 20): 0.16,
+}
+runner = CliRunner()
+
+
+def _sign(workspace: Workspace, path: Path) -> int:
+    with workspace.session() as session:
+        view, _ = add_contract(session, workspace_catalog(workspace), path)
+    return view.id
+
+
+@pytest.fixture
+def facts(workspace: Workspace) -> None:
+    store_with_orders(
+        workspace,
+        [
+            order_rows("A1", dt.date(2026, 1, 15), 1000),
+            order_rows("A2", dt.date(2026, 1, 20), 1000),
+            order_rows("F1", dt.date(2026, 1, 25), 500),
+            order_rows("B1", dt.date(2026, 2, 10), 1500),
+        ],
+    )
+    with workspace.warehouse.batch("b-fx", "file:fx") as batch:
+        batch.append(
+            "fx_rates",
+            [
+                {"date": day, "currency": "CNY", "rate_to_usd": rate}
+                for day, rate in CNY_TO_USD.items()
+            ],
+        )
+
+
+def _lines(statement: dict[str, Any], fee: str) -> list[dict[str, Any]]:
+    return [line for line in statement["settlement"]["lines"] if line["fee"] == fee]
+
+
+def _cli(contract: str, as_of: str, *flags: str) -> tuple[int, str, str]:
+    """``contract evaluate`` run as a seller would, with a terminal wide enough for tables."""
+    args = ["contract", "evaluate", "--contract", contract, "--as-of", as_of, *flags]
+    result = runner.invoke(app, args, env={"COLUMNS": "400"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _evaluate_text(contract: int) -> str:
+    code, out, err = _cli(str(contract), "2026-02-20")
+    assert code == 0, err
+    return out
+
+
+def _converted(line: dict[str, Any]) -> tuple[str, str, str | None, str]:
+    c = line["converted"]
+    return c["amount"], c["rate"], c["rate_date"], c["rate_rule"]
+
+
+def test_fees_in_usd_and_cny_settle_in_usd_at_the_rate_of_their_due_date(
+    workspace: Workspace, facts: None
+) -> None:
+    contract = _sign(workspace, FIXTURES / "two_currencies.yaml")
+    statement = evaluate_contract(workspace, contract, FEB20).to_json()
+    settlement = statement["settlement"]
+    assert settlement["settlement_currency"] == "USD"
+
+    (setup,) = _lines(statement, "setup")
+    assert (setup["amount"], setup["currency"]) == ("2000", "USD")
+    assert _converted(setup) == ("2000.00", "1", None, "same_currency")
+
+    monthly = _lines(statement, "monthly_service")
+    assert [(m["due_date"], m["amount"], m["currency"], m["status"]) for m in monthly] == [
+        ("2026-01-05", "3000", "CNY", "due"),
+        ("2026-02-05", "3000", "CNY", "due"),
+        ("2026-03-05", "3000", "CNY", "not_yet_due"),
+    ]
+    assert [_converted(m) for m in monthly] == [
+        ("420.00", "0.14", "2026-01-05", "due_date"),
+        ("375.00", "0.125", "2026-02-05", "due_date"),
+        ("480.00", "0.16", "2026-02-20", "as_of_estimate"),
+    ]
+    assert monthly[0]["converted"]["rates_to_usd"] == {"CNY": "0.14", "USD": "1"}
+
+    (commission,) = _lines(statement, "commission")
+    assert (commission["due_date"], commission["amount"], commission["currency"]) == (
+        "2026-02-01",
+        "125.00",
+        "USD",
+    )
+    assert _converted(commission) == ("125.00", "1", None, "same_currency")
+
+    # Per original currency as before, and everything in the settlement currency.
+    assert settlement["totals"] == {
+        "CNY": {
+            "due": "6000.00",
+            "not_yet_due": "3000.00",
+            "pending_milestone": "0.00",
+            "refunds_owed": "0.00",
+        },
+        "USD": {
+            "due": "2125.00",
+            "not_yet_due": "0.00",
+            "pending_milestone": "0.00",
+            "refunds_owed": "0.00",
+        },
+    }
+    assert settlement["converted_totals"] == {
+        "due": "2920.00",
+        "not_yet_due": "480.00",
+        "pending_milestone": "0.00",
+        "refunds_owed": "0.00",
+    }
+
+    # The text statement shows each conversion with its rate and day.
+    text = _evaluate_text(contract)
+    assert "3000 CNY" in text and "420.00 USD" in text and "× 0.14 (2026-01-05)" in text
+    assert "480.00 USD" in text and "× 0.16 (2026-02-20 估算 estimate)" in text
+    assert "CNY: 应付 due 6000.00" in text
+    assert "结算 settlement USD: 应付 due 2920.00 · 未到期 not yet due 480.00" in text
+
+
+def test_a_stated_settlement_currency_converts_the_usd_fees_into_it(
+    workspace: Workspace, facts: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "cny.yaml"
+    text = (FIXTURES / "two_currencies.yaml").read_text(encoding="utf-8")
+    path.write_text(text + "settlement_currency: CNY\n", encoding="utf-8")
+    contract = _sign(workspace, path)
+    statement = evaluate_contract(workspace, contract, FEB20).to_json()
+    assert statement["settlement"]["settlement_currency"] == "CNY"
+    (setup,) = _lines(statement, "setup")
+    assert _converted(setup) == ("16000.00", "8", "2026-01-01", "due_date")
+    assert setup["converted"]["rates_to_usd"] == {"CNY": "0.125", "USD": "1"}
+    (commission,) = _lines(statement, "commission")
+    assert _converted(commission) == ("781.25", "6.25", "2026-02-01", "due_date")
+    monthly = _lines(statement, "monthly_service")
+    assert [_converted(m) for m in monthly] == [
+        ("3000.00", "1", None, "same_currency"),
+        ("3000.00", "1", None, "same_currency"),
+        ("3000.00", "1", None, "same_currency"),
+    ]
+    assert statement["settlement"]["converted_totals"] == {
+        "due": "22781.25",
+        "not_yet_due": "3000.00",
+        "pending_milestone": "0.00",
+        "refunds_owed": "0.00",
+    }
+
+
+def test_a_missing_rate_is_an_error_naming_the_currency_and_the_day(
+    workspace: Workspace, facts: None
+) -> None:
+    contract = _sign(workspace, FIXTURES / "two_currencies.yaml")
+    # As of Mar 6 the fee of Mar 5 is due, and fx_rates has no CNY rate for Mar 5.
+    with pytest.raises(ContractError) as caught:
+        evaluate_contract(workspace, contract, dt.date(2026, 3, 6))
+    message = str(caught.value)
+    assert "fee 'monthly_service' (3000 CNY due 2026-03-05)" in message
+    assert "no exchange rate for CNY on 2026-03-05 in fx_rates" in message
+    assert "settlement currency USD" in message
+    assert "fx_rates 中没有 CNY 在 2026-03-05 的汇率" in message
+
+    code, out, err = _cli(str(contract), "2026-03-06", "--json")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: fee 'monthly_service' (3000 CNY due 2026-03-05)")
+    assert "CNY 在 2026-03-05 的汇率" in err
