@@ -21,21 +21,30 @@ Hand-computed, as of 2026-02-20, settling in USD (the KPIs' reporting currency):
 Settling in CNY instead: setup 2000 USD × (1 / 0.125 on Jan 1) = 16000.00 CNY, commission
 125 USD × (1 / 0.16 on Feb 1) = 781.25 CNY, monthly fees unconverted: due 16000 + 3000 +
 3000 + 781.25 = 22781.25 CNY, not yet due 3000.00 CNY.
+
+Once the integrity review confirms F1 as fake, the January commission is 5 % × 2000 = 100.00
+USD (25.00 left out).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_facts import order_rows, store_with_orders
+from contract_facts import JAN1, order_rows, store_with_orders
 from typer.testing import CliRunner
 
 from lianxing.cli import app
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import ContractError, add_contract, workspace_catalog
+from lianxing.db.models import Store
+from lianxing.domain.integrity import Finding, RuleId
+from lianxing.integrity import FlagStatus, review_flag
+from lianxing.integrity.detectors import StoreScope
+from lianxing.integrity.service import save_findings
 from lianxing.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,6 +83,36 @@ def facts(workspace: Workspace) -> None:
                 {"date": day, "currency": "CNY", "rate_to_usd": rate}
                 for day, rate in CNY_TO_USD.items()
             ],
+        )
+
+
+def _flag_f1(workspace: Workspace) -> int:
+    """Store an (open) integrity flag naming order F1, as the detectors would."""
+    finding = Finding(
+        RuleId.ORDER_CONCENTRATION,
+        1,
+        "buyer:brusher",
+        dt.datetime(2026, 1, 25, 19, 45),
+        dt.datetime(2026, 1, 25, 20, 15),
+        0.9,
+        "买家 brusher 在 30 分钟内下单",
+        "buyer brusher ordered within 30 minutes",
+        ("F1",),
+    )
+    with workspace.session() as session:
+        store = session.get(Store, 1)
+        assert store is not None
+        scope = StoreScope(
+            1, store.timezone, store.currency, JAN1, dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+        )
+        (flag,) = save_findings(session, workspace.warehouse, scope, [finding], actor="test")
+        return flag.id
+
+
+def _confirm(workspace: Workspace, flag_id: int) -> None:
+    with workspace.session() as session:
+        review_flag(
+            session, flag_id, decision=FlagStatus.CONFIRMED, reason="同一买家刷单", actor="test"
         )
 
 
@@ -207,3 +246,48 @@ def test_a_missing_rate_is_an_error_naming_the_currency_and_the_day(
     assert (code, out) == (2, "")
     assert err.startswith("error: fee 'monthly_service' (3000 CNY due 2026-03-05)")
     assert "CNY 在 2026-03-05 的汇率" in err
+
+
+def test_a_percent_fee_leaves_out_confirmed_fake_orders_and_shows_what_it_left_out(
+    workspace: Workspace, facts: None
+) -> None:
+    contract = _sign(workspace, FIXTURES / "two_currencies.yaml")
+    flag = _flag_f1(workspace)
+
+    # An open flag is not a finding: F1 counts, 5 % × 2500.
+    (open_flag,) = _lines(evaluate_contract(workspace, contract, FEB20).to_json(), "commission")
+    assert open_flag["amount"] == "125.00"
+    assert open_flag["kpi_value"]["value"] == 2500.0
+    assert open_flag["kpi_value"]["sources"] == {"orders:api:amazon": 3}
+    assert open_flag["confirmed_fake_orders"] is None
+
+    _confirm(workspace, flag)
+    (commission,) = _lines(evaluate_contract(workspace, contract, FEB20).to_json(), "commission")
+    assert commission["amount"] == "100.00"  # 5 % × 2000
+    assert commission["kpi_value"]["value"] == 2000.0
+    assert commission["kpi_value"]["sources"] == {"orders:api:amazon": 2}
+    assert commission["kpi_value"]["excluded"] == {"orders:api:amazon": 1}
+    assert commission["kpi_value"]["confirmed_orders_excluded"] == {
+        "orders": [{"store": 1, "order": "F1", "flags": [flag]}],
+        "value_with_them": 2500.0,
+    }
+    fake = commission["confirmed_fake_orders"]
+    assert {k: v for k, v in fake.items() if k != "reason"} == {
+        "orders": [{"store": 1, "order": "F1", "flags": [flag]}],
+        "kpi_value_with_them": 2500.0,
+        "kpi_value_left_out": 500.0,
+        "amount_with_them": "125.00",
+        "amount_left_out": "25.00",
+    }
+    assert f"flag #{flag}" in fake["reason"]["en"] and "F1 (store 1)" in fake["reason"]["en"]
+    assert f"标记 #{flag}" in fake["reason"]["zh"] and "刷单" in fake["reason"]["zh"]
+    assert "confirmed fake orders left out: 25.00 USD less" in commission["basis"]
+
+    # The text statement and the JSON from the CLI say the same.
+    text = _evaluate_text(contract)
+    assert "结算 settlement USD: 应付 due 2895.00" in text
+    assert "不计入提成基数：少计 25.00 USD" in text
+    assert "do not count towards the fee: 25.00 USD less" in text
+    code, out, err = _cli(str(contract), "2026-02-20", "--json")
+    assert code == 0, err
+    assert _lines(json.loads(out), "commission") == [commission]

@@ -213,7 +213,7 @@ def contract_evaluate(
             line["due_date"] or "—",
             f"{line['amount'] or '—'} {line['currency']}",
             _converted_text(line["converted"]),
-            line["basis"],
+            _basis_text(line),
         )
     for refund in settlement["refunds"]:
         lines.add_row(
@@ -252,6 +252,17 @@ def _converted_text(converted: dict[str, Any] | None) -> str:
         return amount
     estimate = " 估算 estimate" if converted["rate_rule"] == "as_of_estimate" else ""
     return f"{amount}\n× {converted['rate']} ({converted['rate_date']}{estimate})"
+
+
+def _basis_text(line: dict[str, Any]) -> str:
+    fake = line.get("confirmed_fake_orders")
+    if not fake:
+        return str(line["basis"])
+    return (
+        f"{line['basis']}\n{fake['reason']['zh']}：少计 {fake['amount_left_out']} "
+        f"{line['currency']}\n{fake['reason']['en']}: {fake['amount_left_out']} "
+        f"{line['currency']} less"
+    )
 
 
 # ---------------------------------------------------------------------------------------

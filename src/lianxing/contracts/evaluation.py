@@ -5,8 +5,11 @@ contract's stores together, on facts filtered by the clause's data policy: rows 
 hand (``source = 'manual'``) and rows of flagged import batches are left out unless the
 contract says they count, and milestone KPIs leave out the orders (with their lines,
 refunds and returns) that the integrity review *confirmed* as fake unless the milestone
-says ``accept_confirmed_flagged_orders: true``. The evidence of every clause lists, for the
-windows it shows, how many fact rows of each source were counted and how many were left out.
+says ``accept_confirmed_flagged_orders: true``; ``percent_of_kpi`` fees always leave them
+out (the agency is not paid a share of brushing). The evidence of every clause lists, for
+the windows it shows, how many fact rows of each source were counted and how many were left
+out, and which confirmed fake orders were left out with the value the KPI would have had
+with them.
 
 Fees are converted to the settlement currency with the warehouse's ``fx_rates`` (see
 :class:`lianxing.domain.contract_evaluation.SettlementRates`).
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +34,7 @@ from lianxing.contracts.service import (
 )
 from lianxing.db.models import Store
 from lianxing.domain.contract_evaluation import (
+    ConfirmedOrder,
     SeriesRequest,
     SettlementRateMissing,
     SettlementRates,
@@ -44,7 +48,7 @@ from lianxing.domain.contract_evaluation import (
 from lianxing.domain.contracts import Contract
 from lianxing.domain.kpi import Scope
 from lianxing.domain.periods import local_midnight_utc, range_period
-from lianxing.integrity import confirmed_flagged_orders
+from lianxing.integrity import confirmed_flags_by_order
 from lianxing.metrics.compiler import StoreInfo
 from lianxing.metrics.engine import FxRateMissing, KpiEngine, KpiRequestError
 from lianxing.metrics.loader import Catalog
@@ -80,6 +84,8 @@ _DATE_COLUMNS = {"date", "snapshot_date"}
 MANUAL_SOURCE = "manual"
 # Fact tables whose rows belong to an order (and leave with it when the order is fake).
 ORDER_TABLES = frozenset({"orders", "order_lines", "refunds", "returns"})
+# Per store, the confirmed fake orders and the confirmed flags naming each.
+ConfirmedOrders = Mapping[int, Mapping[str, tuple[int, ...]]]
 
 
 def evaluate_contract(
@@ -135,10 +141,13 @@ def evaluate_contract(
         wanted = shown.get(request.key, set())
         if request.key.startswith("fee:"):
             wanted = {w.window for w in values[request.key]}
-        values[request.key] = [
-            calculator.with_sources(request, v) if v.window in wanted else v
-            for v in values[request.key]
-        ]
+        values[request.key] = calculator.with_confirmed_values(
+            request,
+            [
+                calculator.with_sources(request, v) if v.window in wanted else v
+                for v in values[request.key]
+            ],
+        )
     return statement()
 
 
@@ -180,7 +189,7 @@ def _settlement_rates(
 
 def _confirmed_orders(
     ws: Workspace, stores: Sequence[StoreInfo], requests: Sequence[SeriesRequest]
-) -> dict[int, frozenset[str]]:
+) -> ConfirmedOrders:
     """Per store, the confirmed fake orders inside the windows of requests that refuse them."""
     windows = [w for r in requests if not r.accept_confirmed_orders for w in r.windows]
     if not windows:
@@ -189,10 +198,9 @@ def _confirmed_orders(
     end = max(w.end for w in windows)
     with ws.session() as session:
         found = {
-            s.store_id: frozenset(confirmed_flagged_orders(session, s.store_id, start, end))
-            for s in stores
+            s.store_id: confirmed_flags_by_order(session, s.store_id, start, end) for s in stores
         }
-    return {store: ids for store, ids in found.items() if ids}
+    return {store: orders for store, orders in found.items() if orders}
 
 
 def _launch_date(contract: Contract, stores: Sequence[StoreInfo]) -> dt.date | None:
@@ -209,7 +217,7 @@ class _WindowCalculator:
         catalog: Catalog,
         stores: Sequence[StoreInfo],
         flagged: frozenset[str],
-        confirmed_orders: dict[int, frozenset[str]],
+        confirmed_orders: ConfirmedOrders,
     ) -> None:
         self.ws, self.contract, self.catalog = ws, contract, catalog
         self.stores = list(stores)
@@ -278,6 +286,7 @@ class _WindowCalculator:
         for measure in sorted(self.catalog.measures_of(clause.kpi)):
             for table, column in MEASURE_FACTS.get(measure, ()):
                 tables.setdefault(table, column)
+        fakes: set[tuple[int, str]] = set()
         for table_name, column in sorted(tables.items()):
             for store in self.stores:
                 facts = self.ws.warehouse.table(table_name)
@@ -285,6 +294,7 @@ class _WindowCalculator:
                     (facts.store_id == store.store_id)
                     & _in_window(facts, column, value.window, store)
                 )
+                fakes.update(self._confirmed_in(facts, request, table_name, store.store_id))
                 grouped = (
                     facts.group_by("source")
                     .aggregate(
@@ -301,7 +311,43 @@ class _WindowCalculator:
                         counted[source] = counted.get(source, 0) + kept
                     if rows - kept:
                         excluded[source] = excluded.get(source, 0) + rows - kept
-        return dataclasses.replace(value, sources=counted, excluded=excluded)
+        confirmed = tuple(
+            ConfirmedOrder(store_id, order_id, self.confirmed_orders[store_id][order_id])
+            for store_id, order_id in sorted(fakes)
+        )
+        return dataclasses.replace(
+            value, sources=counted, excluded=excluded, confirmed_orders=confirmed
+        )
+
+    def _confirmed_in(
+        self, facts: ir.Table, request: SeriesRequest, table_name: str, store_id: int
+    ) -> set[tuple[int, str]]:
+        """The confirmed fake orders of ``store_id`` among ``facts`` that ``request`` refuses."""
+        orders = self.confirmed_orders.get(store_id, {})
+        if request.accept_confirmed_orders or table_name not in ORDER_TABLES or not orders:
+            return set()
+        found = facts.filter(facts.order_id.isin(sorted(orders))).select("order_id").distinct()
+        rows = self.ws.warehouse.ibis.to_pyarrow(found).to_pylist()
+        return {(store_id, str(row["order_id"])) for row in rows}
+
+    def with_confirmed_values(
+        self, request: SeriesRequest, series: Sequence[WindowValue]
+    ) -> list[WindowValue]:
+        """``series`` with, where confirmed fake orders were left out of a window, the value
+        the KPI would have had with them (the same computation, accepting them)."""
+        affected = [v.window for v in series if v.confirmed_orders]
+        if not affected:
+            return list(series)
+        counting = dataclasses.replace(
+            request, windows=tuple(affected), accept_confirmed_orders=True
+        )
+        with_them = {v.window: v.value for v in self.values(counting)}
+        return [
+            dataclasses.replace(v, value_with_confirmed=with_them[v.window])
+            if v.window in with_them
+            else v
+            for v in series
+        ]
 
 
 def _in_window(facts: ir.Table, column: str, window: Window, store: StoreInfo) -> ir.BooleanValue:

@@ -42,10 +42,17 @@ from lianxing.domain.contracts import (
     Target,
     add_months,
 )
-from lianxing.domain.kpi_windows import Window, WindowValue, meets
+from lianxing.domain.kpi_windows import (
+    ConfirmedOrder,
+    Window,
+    WindowValue,
+    meets,
+    rounded_value,
+)
 from lianxing.domain.remediation import PlanState, PlanStatus, remediation_plans
 
-__all__ = ["Window", "WindowValue", "meets"]  # re-exported: callers import them from here
+# re-exported: callers import them from here
+__all__ = ["ConfirmedOrder", "Window", "WindowValue", "meets"]
 
 CENT = Decimal("0.01")
 RATE_STEP = Decimal("1e-10")  # the cross rate shown, and multiplied by, to 10 decimals
@@ -186,6 +193,9 @@ def plan(contract: Contract, launch: dt.date | None, as_of: dt.date) -> list[Ser
                     accept_manual=clause.source.value == "manual",
                     accept_flagged=False,
                     currency=fee.currency,
+                    # The agency is not paid a share of brushing: confirmed fake orders are
+                    # left out exactly as for milestones.
+                    accept_confirmed_orders=False,
                 )
             )
     if contract.remediation is not None:
@@ -338,6 +348,35 @@ def foreign_currencies(contract: Contract, settlement: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class FakeOrderExclusion:
+    """What a percent_of_kpi fee leaves out because confirmed fake orders do not count."""
+
+    orders: tuple[ConfirmedOrder, ...]
+    kpi_value: float | None  # the KPI the fee is computed on (fake orders left out)
+    kpi_value_with_them: float | None
+    amount_with_them: Decimal
+    amount_left_out: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        left_out = (self.kpi_value_with_them or 0.0) - (self.kpi_value or 0.0)
+        flags = sorted({f for o in self.orders for f in o.flags})
+        listed = ", ".join(f"{o.order_id} (store {o.store_id})" for o in self.orders)
+        return {
+            "orders": [o.to_json() for o in self.orders],
+            "kpi_value_with_them": rounded_value(self.kpi_value_with_them),
+            "kpi_value_left_out": rounded_value(left_out),
+            "amount_with_them": str(self.amount_with_them),
+            "amount_left_out": str(self.amount_left_out),
+            "reason": {
+                "zh": f"订单 {listed} 经完整性审核确认为刷单（标记 "
+                f"{', '.join(f'#{f}' for f in flags)}），不计入提成基数",
+                "en": f"orders {listed} were confirmed as fake by the integrity review "
+                f"(flag {', '.join(f'#{f}' for f in flags)}) and do not count towards the fee",
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class StatementLine:
     fee: str
     name: str
@@ -348,9 +387,11 @@ class StatementLine:
     due_date: dt.date | None
     basis: str
     converted: Conversion | None = None  # None: not priced or never due
+    kpi_value: WindowValue | None = None  # percent_of_kpi: the KPI window it is computed on
+    fake_orders: FakeOrderExclusion | None = None  # percent_of_kpi: confirmed fakes left out
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "fee": self.fee,
             "name": self.name,
             "type": self.type,
@@ -361,6 +402,12 @@ class StatementLine:
             "basis": self.basis,
             "converted": None if self.converted is None else self.converted.to_json(),
         }
+        if self.kpi_value is not None:
+            body["kpi_value"] = self.kpi_value.to_json()
+            body["confirmed_fake_orders"] = (
+                None if self.fake_orders is None else self.fake_orders.to_json()
+            )
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -792,7 +839,22 @@ def _fee_lines(
                         f"{fee.rate} × {fee.kpi} {window.window.start.isoformat()}"
                         f"..{window.window.last_day.isoformat()} = {fee.rate} × {shown}"
                     )
-                    lines.append(dated(fee, amount, window.window.end, _basis(fee, basis)))
+                    fake = None
+                    if window.confirmed_orders:
+                        with_them = _share(fee.rate, window.value_with_confirmed)
+                        fake = FakeOrderExclusion(
+                            window.confirmed_orders,
+                            window.value,
+                            window.value_with_confirmed,
+                            with_them,
+                            with_them - amount,
+                        )
+                        basis += (
+                            f" (confirmed fake orders left out: {with_them - amount} "
+                            f"{fee.currency} less)"
+                        )
+                    line = dated(fee, amount, window.window.end, _basis(fee, basis))
+                    lines.append(dataclasses.replace(line, kpi_value=window, fake_orders=fake))
     return lines
 
 

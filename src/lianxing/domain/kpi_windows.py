@@ -29,6 +29,18 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmedOrder:
+    """An order the integrity review confirmed as fake, with the confirmed flags naming it."""
+
+    store_id: int
+    order_id: str
+    flags: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store_id, "order": self.order_id, "flags": list(self.flags)}
+
+
+@dataclass(frozen=True, slots=True)
 class WindowValue:
     """One KPI value over one window, and which data it came from."""
 
@@ -37,18 +49,28 @@ class WindowValue:
     reason: str | None = None  # why value is None ("no data", "zero denominator")
     sources: Mapping[str, int] = field(default_factory=dict)  # rows counted, by source
     excluded: Mapping[str, int] = field(default_factory=dict)  # rows left out, by source
+    # Confirmed fake orders whose rows were left out of this window, and the value the KPI
+    # would have had with them (shown so the exclusion can be checked).
+    confirmed_orders: tuple[ConfirmedOrder, ...] = ()
+    value_with_confirmed: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {**self.window.to_json(), "value": _round(self.value)}
+        body: dict[str, Any] = {**self.window.to_json(), "value": rounded_value(self.value)}
         if self.reason:
             body["reason"] = self.reason
         body["sources"] = dict(sorted(self.sources.items()))
         if self.excluded:
             body["excluded"] = dict(sorted(self.excluded.items()))
+        if self.confirmed_orders:
+            body["confirmed_orders_excluded"] = {
+                "orders": [o.to_json() for o in self.confirmed_orders],
+                "value_with_them": rounded_value(self.value_with_confirmed),
+            }
         return body
 
 
-def _round(value: float | None) -> float | None:
+def rounded_value(value: float | None) -> float | None:
+    """A KPI value as statements show it (6 decimals)."""
     return None if value is None else round(value, 6)
 
 

@@ -8,6 +8,7 @@ from lianxing.integrity.service import (
     IntegrityError,
     IntegrityReport,
     confirmed_flagged_orders,
+    confirmed_flags_by_order,
     review_flag,
     run_integrity,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "IntegrityError",
     "IntegrityReport",
     "confirmed_flagged_orders",
+    "confirmed_flags_by_order",
     "review_flag",
     "run_integrity",
 ]

@@ -382,11 +382,22 @@ def confirmed_flagged_orders(
     """Order ids of the store named by *confirmed* flags, purchased in ``[start, end)``.
 
     Dates are marketplace-local purchase days (as KPI periods are cut); datetimes are
-    naive-UTC purchase instants. Contracts use this to leave confirmed fake orders out of
-    milestone KPIs.
+    naive-UTC purchase instants.
     """
+    return set(confirmed_flags_by_order(session, store_id, start, end))
+
+
+def confirmed_flags_by_order(
+    session: Session,
+    store_id: int,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+) -> dict[str, tuple[int, ...]]:
+    """The orders of :func:`confirmed_flagged_orders`, each with the ids of the confirmed
+    flags naming it. Contracts use this to leave confirmed fake orders out of milestone KPIs
+    and percent_of_kpi fees, and to say which review left each one out."""
     query = (
-        select(IntegrityFlagOrder.order_id)
+        select(IntegrityFlagOrder.order_id, IntegrityFlag.id)
         .join(IntegrityFlag, IntegrityFlag.id == IntegrityFlagOrder.flag_id)
         .where(
             IntegrityFlag.store_id == store_id,
@@ -403,4 +414,7 @@ def confirmed_flagged_orders(
         )
     else:
         raise IntegrityError("start and end must both be dates or both be datetimes")
-    return set(session.scalars(query))
+    flags: dict[str, set[int]] = {}
+    for order_id, flag_id in session.execute(query):
+        flags.setdefault(order_id, set()).add(flag_id)
+    return {order_id: tuple(sorted(ids)) for order_id, ids in sorted(flags.items())}
