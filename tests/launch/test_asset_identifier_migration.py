@@ -201,6 +201,7 @@ def test_upgrade_encrypts_existing_identifiers_and_downgrade_restores_them(
         engine.dispose()
 
     # Down again: the plaintext column and history records as 0011 had them.
+    migrate.downgrade(database_url, "0012")  # the revision under test, below any later one
     with pytest.raises(RuntimeError, match="lianxing init"):
         migrate.downgrade(database_url, "0011")
     assert _version(database_url) == "0012"
@@ -227,9 +228,10 @@ def test_downgrade_with_another_key_fails_before_changing_anything(
     create_key_file(other_key)
     migrate.upgrade(database_url, "0011")
     _seed_plaintext_ledger(database_url)
-    migrate.upgrade(database_url, key_file=key_file)
+    migrate.upgrade(database_url, "0012", key_file=key_file)
     with pytest.raises(SecretError):
         migrate.downgrade(database_url, "0011", key_file=other_key)
     assert _version(database_url) == "0012"
     assert "identifier" not in _columns(database_url)
+    migrate.upgrade(database_url, key_file=key_file)
     migrate.check(database_url)

@@ -56,6 +56,9 @@ class StoreConnection(Base):
     api_base_url: Mapped[str | None] = mapped_column(String(500))  # None: the platform's
     auth_base_url: Mapped[str | None] = mapped_column(String(500))
     oauth_state: Mapped[str | None] = mapped_column(String(64))  # of an authorisation in flight
+    # Who may finish that authorisation: a SHA-256 naming the web user and login session
+    # (or the user of an API token) that started it; None: started on the command line.
+    oauth_started_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
