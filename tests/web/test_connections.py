@@ -1,7 +1,7 @@
 """Store connections over HTTP, against the loopback fake platforms: authorise (start →
 platform URL → callback with the fake's code), secrets encrypted at rest and never shown,
-the state checked, sync now through the job runner, revoked and expired grants shown,
-disconnect, and who may do what."""
+the state checked (only its starter may use it, once, within the hour), sync now through
+the job runner, revoked and expired grants shown, disconnect, and who may do what."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select, text
 from web_helpers import World, api_client, login, run_jobs
 
 from lianxing.accounts.service import add_grant, add_user
+from lianxing.db.models import AuditEntry
 from lianxing.db.models_connectors import StoreConnection, SyncState
 from lianxing.ingest.api.base import get_connector
+from lianxing.ingest.sync import AUTHORISATION_TTL_SECONDS
 from lianxing.stores import create_store
 from lianxing.web.app import create_app
 from lianxing.workspace import Workspace
@@ -64,6 +67,36 @@ def _connection(ws: Workspace, store: int) -> StoreConnection | None:
         return s.scalar(select(StoreConnection).where(StoreConnection.store_id == store))
 
 
+def _connection_audit(ws: Workspace) -> list[tuple[str, str, str | None]]:
+    """(actor, action, refusal reason) of every ``connection.*`` audit entry, in order."""
+    with ws.session() as s:
+        entries = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.like("connection.%"))
+            .order_by(AuditEntry.seq)
+        )
+        return [(e.actor, e.action, e.data.get("reason")) for e in entries]
+
+
+def _start_on_page(client: TestClient, csrf: str, store: int, fake: FakeAmazonSP) -> Response:
+    """Post the connect form for SP-API against the running fake; the page that follows."""
+    started = client.post(
+        f"/stores/{store}/connections/start",
+        data={
+            "csrf_token": csrf,
+            "connector": "amazon_sp",
+            "app_key": fake.client_id,
+            "app_secret": fake.client_secret,
+            "account": "",
+            "redirect_uri": "",
+            "api_base": fake.url,
+            "auth_base": fake.url,
+        },
+    )
+    assert started.status_code == 200, started.text
+    return started
+
+
 def _section(page: str, connector: str) -> str:
     match = re.search(
         rf'<section class="card connection" id="connection-{connector}".*?</section>', page, re.S
@@ -82,20 +115,7 @@ def test_connect_through_the_page_then_revoked_grant_is_shown(world: World) -> N
     assert 'data-status="not_connected"' in _section(before.text, "amazon_ads")
     fake = FakeAmazonSP(limits=published_limits(60.0))
     with fake.running():
-        started = client.post(
-            f"/stores/{store}/connections/start",
-            data={
-                "csrf_token": csrf,
-                "connector": "amazon_sp",
-                "app_key": fake.client_id,
-                "app_secret": fake.client_secret,
-                "account": "",
-                "redirect_uri": "",
-                "api_base": fake.url,
-                "auth_base": fake.url,
-            },
-        )
-        assert started.status_code == 200, started.text
+        started = _start_on_page(client, csrf, store, fake)
         link = re.search(r'id="authorisation-link" href="([^"]+)"', started.text)
         assert link is not None
         url = html.unescape(link.group(1))
@@ -361,3 +381,153 @@ def test_hosts_of_a_connection_holding_tokens_cannot_be_switched(world: World) -
     assert conn is not None and conn.api_base_url == fake.url and conn.status == "active"
     bad = owner.post(base, json={**body, "redirect_uri": "javascript:alert(1)"})
     assert bad.status_code == 422
+
+
+ADMIN_A = "admin@seller-a.test"
+
+
+def _add_seller_a_admin(world: World) -> None:
+    """A second user of seller A who may manage its stores too."""
+    with world.ws.session() as s:
+        add_user(
+            s,
+            email=ADMIN_A,
+            password="correct horse battery",
+            org_id=world.seller_a_org,
+            role="admin",
+            actor="test",
+        )
+
+
+def _browser(world: World, email: str) -> TestClient:
+    client = TestClient(create_app(workspace=world.ws))
+    login(client, email)
+    return client
+
+
+def test_only_the_session_that_started_an_authorisation_finishes_it_once(world: World) -> None:
+    """OAuth CSRF: a callback URL carrying a live state, opened in another user's browser
+    (same seller or another), in another login session of the same user, or relayed with
+    an API token, connects nothing and is audited; the starting session finishes it, once."""
+    store = world.store_a1
+    _add_seller_a_admin(world)
+    starter = TestClient(create_app(workspace=world.ws))
+    csrf = login(starter, world.emails["owner_a"])
+    fake = FakeAmazonSP(limits=published_limits(60.0))
+    with fake.running():
+        started = _start_on_page(starter, csrf, store, fake)
+        link = re.search(r'id="authorisation-link" href="([^"]+)"', started.text)
+        assert link is not None
+        state = _query(html.unescape(link.group(1)))["state"]
+        fake.codes["code-csrf"] = SELLER
+        callback = (
+            f"/connect/callback?spapi_oauth_code=code-csrf&state={state}"
+            f"&selling_partner_id={SELLER}"
+        )
+
+        others = {
+            "admin of the same seller": _browser(world, ADMIN_A),
+            "the same user, another login": _browser(world, world.emails["owner_a"]),
+            "owner of another seller": _browser(world, world.emails["owner_b"]),
+        }
+        for who, browser in others.items():
+            refused = browser.get(callback, follow_redirects=False)
+            assert refused.status_code == 403, (who, refused.text)
+            assert "started by another user or in another session" in refused.text, who
+            assert "该授权由其他用户或在其他会话中发起" in refused.text, who
+        api = f"/api/v1/stores/{store}/connections/callback"
+        query = f"spapi_oauth_code=code-csrf&state={state}"
+        # The same user's API token did not start it either (a browser session did).
+        relayed = api_client(world, "owner_a").get(f"{api}?{query}")
+        assert relayed.status_code == 403 and "another session" in relayed.json()["detail"]
+        # Another seller's token does not even learn that the store exists.
+        assert api_client(world, "owner_b").get(f"{api}?{query}").status_code == 404
+
+        assert "code-csrf" in fake.codes  # no code was exchanged
+        pending = _connection(world.ws, store)
+        assert pending is not None and pending.status == "pending"
+        assert pending.access_token_enc is None and pending.refresh_token_enc is None
+        assert pending.oauth_state == state  # still the starter's to finish
+        refusals = [entry for entry in _connection_audit(world.ws) if entry[2] is not None]
+        assert refusals == [
+            ("user:admin@seller-a.test", "connection.authorise_refused", "other_starter"),
+            ("user:owner@seller-a.test", "connection.authorise_refused", "other_starter"),
+            ("user:owner@seller-b.test", "connection.authorise_refused", "other_starter"),
+            ("user:owner@seller-a.test", "connection.authorise_refused", "other_starter"),
+        ]
+
+        done = starter.get(callback, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == f"/stores/{store}/connections?message=connected"
+        assert "code-csrf" not in fake.codes
+        conn = _connection(world.ws, store)
+        assert conn is not None and conn.status == "active" and conn.account["seller_id"] == SELLER
+        assert conn.oauth_state is None and conn.oauth_started_by is None
+        # The successful flow audits what it always did: the start and the tokens.
+        assert [e for e in _connection_audit(world.ws) if e[2] is None] == [
+            ("user:owner@seller-a.test", "connection.authorise_start", None),
+            ("user:owner@seller-a.test", "connection.tokens", None),
+        ]
+
+        # Spent: the starter replaying it, or anyone else, is refused and changes nothing.
+        fake.codes["code-replay"] = SELLER
+        replay = callback.replace("code-csrf", "code-replay")
+        again = starter.get(replay, follow_redirects=False)
+        assert again.status_code == 400 and "already used" in again.text
+        assert others["admin of the same seller"].get(replay).status_code == 400
+        assert "code-replay" in fake.codes
+    assert _connection_audit(world.ws)[-2:] == [
+        ("user:owner@seller-a.test", "connection.authorise_refused", "unknown"),
+        ("user:admin@seller-a.test", "connection.authorise_refused", "unknown"),
+    ]
+    conn = _connection(world.ws, store)
+    assert conn is not None and conn.status == "active"
+
+
+@SQLITE_ONLY
+def test_expired_state_is_refused_and_a_token_start_finishes_in_the_users_browser(
+    world: World,
+) -> None:
+    store = _seller_a_store(world, "lazada", "MY")
+    fake = FakeLazada(limits={"*": (50.0, 10)})
+    owner = api_client(world, "owner_a")
+    base = f"/api/v1/stores/{store}/connections"
+    with fake.running():
+        body = {
+            "app_key": fake.app_key,
+            "app_secret": fake.app_secret,
+            "api_base": fake.url,
+            "auth_base": fake.url,
+        }
+        state = _query(owner.post(base, json=body).json()["authorisation_url"])["state"]
+        # The seller took more than the hour: the same authorisation, issued that long ago.
+        issued, _, nonce = state.partition(".")
+        aged = f"{int(issued) - AUTHORISATION_TTL_SECONDS - 60}.{nonce}"
+        with world.ws.session() as s:
+            row = s.scalars(select(StoreConnection).where(StoreConnection.store_id == store)).one()
+            row.oauth_state = aged
+        fake.codes["lazada-late"] = LAZADA_SELLER
+        late = owner.get(f"{base}/callback?code=lazada-late&state={aged}")
+        assert late.status_code == 400, late.text
+        assert "more than 60 minutes ago" in late.json()["detail"]
+        assert "授权发起已超过 60 分钟" in late.json()["detail"]
+        browser = _browser(world, world.emails["owner_a"])
+        assert browser.get(f"/connect/callback?code=lazada-late&state={aged}").status_code == 400
+        assert "lazada-late" in fake.codes
+        conn = _connection(world.ws, store)
+        assert conn is not None and conn.status == "pending" and conn.access_token_enc is None
+        assert [e[2] for e in _connection_audit(world.ws)[-2:]] == ["expired", "expired"]
+
+        # Started again with the owner's API token, the owner's browser may finish it (a
+        # script starts, the seller's login comes back to /connect/callback); a colleague's
+        # browser may not.
+        state = _query(owner.post(base, json=body).json()["authorisation_url"])["state"]
+        fake.codes["lazada-code"] = LAZADA_SELLER
+        callback = f"/connect/callback?code=lazada-code&state={state}"
+        _add_seller_a_admin(world)
+        assert _browser(world, ADMIN_A).get(callback).status_code == 403
+        done = browser.get(callback, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == f"/stores/{store}/connections?message=connected"
+    conn = _connection(world.ws, store)
+    assert conn is not None and conn.status == "active"

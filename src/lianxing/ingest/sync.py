@@ -37,12 +37,12 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from lianxing.db.audit import record
@@ -78,6 +78,15 @@ StreamChoice = str | tuple[str, str]
 
 class SyncInputError(ValueError):
     """The request cannot start: unknown store, no connection, unknown connector."""
+
+
+class AuthorisationRefused(SyncInputError):
+    """A callback refused for its state, and audited: ``reason`` is ``no_state``,
+    ``unknown`` (never started here, or already used), ``other_starter`` or ``expired``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # A connection that was never authorised has no token to try; sync reports it, not fails it.
@@ -249,6 +258,7 @@ def _save_tokens(
     conn.status = "active"
     conn.status_reason = None
     conn.oauth_state = None
+    conn.oauth_started_by = None
     conn.updated_at = utcnow()
     record(
         session,
@@ -363,8 +373,12 @@ def start_authorisation(
     api_base: str | None = None,
     auth_base: str | None = None,
     actor: str = "cli",
+    started_by: str | None = None,
 ) -> str:
-    """Record a pending connection and return the URL the seller must open."""
+    """Record a pending connection and return the URL the seller must open.
+
+    ``started_by`` names who may finish it (the web app: a hash of the user and login
+    session); None, the command line's: such an authorisation is finished there only."""
     state = _new_state()
     with workspace.session() as session:
         store = _store(session, store_id)
@@ -383,6 +397,7 @@ def start_authorisation(
         if conn.access_token_enc is None:
             conn.status = "pending"
         conn.oauth_state = state
+        conn.oauth_started_by = started_by
         session.flush()
         record(
             session,
@@ -427,6 +442,123 @@ def _authorising(
     return _connection(session, store_id)  # several: asks for --connector
 
 
+_REFUSALS = {
+    "no_state": "the callback has no state; start the authorisation again "
+    "/ 回调缺少 state，请重新发起授权",
+    "unknown": "the callback's state matches no authorisation in flight here (never "
+    "started, or already used); start the authorisation again "
+    "/ 回调 state 不匹配进行中的授权（未发起或已使用），请重新发起授权",
+    "other_starter": "this authorisation was started by another user or in another session; "
+    "start it again yourself / 该授权由其他用户或在其他会话中发起，请自行重新发起授权",
+    "expired": f"this authorisation was started more than {AUTHORISATION_TTL_SECONDS // 60} "
+    "minutes ago; start it again "
+    f"/ 授权发起已超过 {AUTHORISATION_TTL_SECONDS // 60} 分钟，请重新发起",
+}
+
+
+def _refusal(
+    conn: StoreConnection, presented: str | None, starters: Collection[str]
+) -> AuthorisationRefused | None:
+    """Why a callback presenting ``presented``, from a caller holding ``starters`` (the
+    keys ``started_by`` may take for it; none: the command line), may not finish ``conn``'s
+    authorisation; None when it may."""
+    expected = conn.oauth_state
+    if presented is None:
+        if starters:  # only the command line finishes without the state (``--code``)
+            return AuthorisationRefused("no_state", _REFUSALS["no_state"])
+    elif presented != expected:
+        return AuthorisationRefused("unknown", _REFUSALS["unknown"])
+    if expected is None:  # the command line's ``--code`` with nothing in flight
+        return None
+    started_by = conn.oauth_started_by
+    allowed = started_by in starters if started_by is not None else not starters
+    if not allowed:
+        return AuthorisationRefused("other_starter", _REFUSALS["other_starter"])
+    if _state_expired(expected):
+        return AuthorisationRefused("expired", _REFUSALS["expired"])
+    return None
+
+
+def _record_refusal(
+    session: Session,
+    refusal: AuthorisationRefused,
+    conn: StoreConnection | None,
+    actor: str,
+    store_id: int | None = None,
+) -> None:
+    record(
+        session,
+        actor=actor,
+        action="connection.authorise_refused",
+        entity="store_connection",
+        entity_id=conn.id if conn is not None else "unknown",
+        data={
+            "store_id": conn.store_id if conn is not None else store_id,
+            "connector": conn.connector if conn is not None else None,
+            "reason": refusal.reason,
+        },
+    )
+
+
+def authorisation_for_callback(
+    workspace: Workspace,
+    state: str | None,
+    *,
+    starters: Collection[str],
+    actor: str,
+    store_id: int | None = None,
+) -> tuple[int, str]:
+    """(store, connector) of the authorisation in flight whose state a callback carries
+    (of ``store_id`` only, when given), if a caller holding ``starters`` may finish it;
+    else ``AuthorisationRefused``, recorded in the audit log. Nothing is spent here:
+    ``complete_authorisation`` checks again and spends the state."""
+    with workspace.session() as session:
+        conn = None
+        if state:
+            query = select(StoreConnection).where(StoreConnection.oauth_state == state)
+            if store_id is not None:
+                query = query.where(StoreConnection.store_id == store_id)
+            conn = session.scalar(query)
+        if conn is not None:
+            refusal = _refusal(conn, state, starters)
+        else:
+            reason = "unknown" if state else "no_state"
+            refusal = AuthorisationRefused(reason, _REFUSALS[reason])
+        if refusal is None:
+            assert conn is not None
+            return conn.store_id, conn.connector
+        _record_refusal(session, refusal, conn, actor, store_id)
+    raise refusal
+
+
+def _spend_state(session: Session, conn: StoreConnection) -> bool:
+    """Clear the authorisation's state before its code is exchanged: of two callbacks
+    racing with one state, the conditional update lets exactly one through."""
+    spent = session.execute(
+        update(StoreConnection)
+        .where(StoreConnection.id == conn.id, StoreConnection.oauth_state == conn.oauth_state)
+        .values(oauth_state=None, oauth_started_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", spent).rowcount == 1
+
+
+def _record_exchange_failure(
+    workspace: Workspace, store_id: int, conn_id: int, connector_id: str, exc: Exception, actor: str
+) -> None:
+    # The state was spent before the exchange failed: the seller starts again.
+    reason = str(exc)[:500] if isinstance(exc, AuthorisationError) else type(exc).__name__
+    with workspace.session() as session:
+        record(
+            session,
+            actor=actor,
+            action="connection.authorise_failed",
+            entity="store_connection",
+            entity_id=conn_id,
+            data={"store_id": store_id, "connector": connector_id, "reason": reason},
+        )
+
+
 def complete_authorisation(
     workspace: Workspace,
     store_id: int,
@@ -435,32 +567,37 @@ def complete_authorisation(
     connector_id: str | None = None,
     redirect_uri: str = DEFAULT_REDIRECT_URI,
     actor: str = "cli",
+    starters: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Exchange the callback's code for tokens; that connection becomes active."""
+    """Exchange the callback's code for tokens; that connection becomes active.
+
+    The callback's state must be that of the authorisation in flight, started less than
+    ``AUTHORISATION_TTL_SECONDS`` ago by a caller whose key is in ``starters`` (none: the
+    command line, which started it with ``started_by=None``); it is spent before the code
+    is exchanged, so it finishes one authorisation at most. A refusal is audited."""
     code = params.get("code") or params.get("spapi_oauth_code")
     if not code:
         raise SyncInputError("the callback has no code / 回调中没有授权码 code")
     with workspace.session() as session:
         store = _store(session, store_id)
         conn = _authorising(session, store_id, connector_id, params.get("state"))
-        expected = conn.oauth_state
-        if expected and params.get("state") not in (None, expected):
-            raise SyncInputError(
-                "the callback's state does not match the authorisation started here "
-                "/ 回调 state 不匹配，请重新发起授权"
-            )
-        if expected and _state_expired(expected):
-            raise SyncInputError(
-                "this authorisation was started more than "
-                f"{AUTHORISATION_TTL_SECONDS // 60} minutes ago; start it again "
-                f"/ 授权发起已超过 {AUTHORISATION_TTL_SECONDS // 60} 分钟，请重新发起"
-            )
+        refusal = _refusal(conn, params.get("state"), starters)
+        if refusal is None and conn.oauth_state is not None and not _spend_state(session, conn):
+            refusal = AuthorisationRefused("unknown", _REFUSALS["unknown"])  # used meanwhile
+        if refusal is not None:
+            _record_refusal(session, refusal, conn, actor)
+        conn_id = conn.id
         cls = get_connector(conn.connector)
         creds = _credentials(workspace, conn, store)
         api_base, auth_base = conn.api_base_url, conn.auth_base_url
+    if refusal is not None:
+        raise refusal
     connector = cls(creds, api_base=api_base, auth_base=auth_base)
     try:
         tokens = connector.exchange_code(code, redirect_uri=redirect_uri, params=params)
+    except Exception as exc:
+        _record_exchange_failure(workspace, store_id, conn_id, cls.id, exc, actor)
+        raise
     finally:
         connector.close()
     with workspace.session() as session:

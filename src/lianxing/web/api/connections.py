@@ -7,17 +7,21 @@ owner/admin, or an agency with a valid manage grant — never an agency by defau
 now" needs OPERATE, like an import.
 
 Authorisation is ``lianxing.ingest.sync``'s: ``start_authorisation`` records the pending
-connection with the app secret encrypted and a random ``state``; the platform sends the
-seller back with a code and that state, and ``complete_authorisation`` exchanges the code.
-A callback is accepted only when its ``state`` is the one recorded for an authorisation in
-flight on the store (CSRF: nobody can slip their own code into another's connection), and
-the caller must hold MANAGE on that store. App secrets and tokens never leave the server:
-no answer carries them.
+connection with the app secret encrypted, a random ``state`` and who started it (a hash of
+the user and login session, or of the user of an API token); the platform sends the seller
+back with a code and that state, and ``complete_authorisation`` exchanges the code. A
+callback is accepted only when its ``state`` is that of an authorisation in flight, less
+than an hour old, not used yet, *and started by the caller* (OAuth CSRF: nobody can make
+another's browser finish a connection they started, binding their platform account to the
+store), and the caller must hold MANAGE on that store. A refused callback is recorded in
+the audit log and connects nothing. App secrets and tokens never leave the server: no
+answer carries them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +41,9 @@ from lianxing.domain.access import Access
 from lianxing.ingest.api.base import AuthorisationError, Connector, connectors_for_platform
 from lianxing.ingest.api.http import ApiError
 from lianxing.ingest.sync import (
+    AuthorisationRefused,
     SyncInputError,
+    authorisation_for_callback,
     complete_authorisation,
     disconnect,
     start_authorisation,
@@ -45,6 +51,7 @@ from lianxing.ingest.sync import (
 )
 from lianxing.jobs.runner import submit
 from lianxing.jobs.store import JobStatus, JobView
+from lianxing.web import auth
 from lianxing.web.api.common import StoreId, store_or_404
 from lianxing.web.deps import ApiCaller, Caller, state, transaction
 
@@ -55,7 +62,9 @@ router = APIRouter(tags=["connections"])
 CALLBACK_PATH = "/connect/callback"
 SYNC_JOB = "ingest.sync_store"
 NOT_CONNECTED = "not_connected"
-MAX_STATE_LENGTH = 64  # the column's width; start_authorisation's states are 32 characters
+# A callback refused for its state answers 400 (none, unknown or used, expired); one that
+# another user or session started, 403.
+REFUSAL_STATUS = {"other_starter": 403}
 
 ConnectorId = Annotated[
     str, PathParam(min_length=1, max_length=32, description="connector id / 连接器")
@@ -164,6 +173,29 @@ def default_redirect_uri(request: Request) -> str:
     return str(request.base_url).rstrip("/") + CALLBACK_PATH
 
 
+def _starter_key(user_id: int, session_cookie: str | None) -> str:
+    """What a pending authorisation keeps of who started it: a hash naming the user and,
+    for a browser, the login session (by its cookie's hash, as ``login_sessions`` has it)."""
+    session = auth.sha256(session_cookie) if session_cookie else "api-token"
+    return hashlib.sha256(f"oauth-start|user:{user_id}|session:{session}".encode()).hexdigest()
+
+
+def started_by(request: Request, caller: Caller) -> str:
+    """The key of the caller starting an authorisation: its login session, else (API
+    token) its user."""
+    cookie = request.cookies.get(auth.SESSION_COOKIE) if caller.via == "session" else None
+    return _starter_key(caller.principal.user_id, cookie)
+
+
+def starters(request: Request, caller: Caller) -> tuple[str, ...]:
+    """The keys of the authorisations the caller may finish: those it started itself and
+    those its user started with an API token (a script starts, the user's browser comes
+    back to ``/connect/callback``). Another user's, or another login session's, never."""
+    return tuple(
+        dict.fromkeys((started_by(request, caller), _starter_key(caller.principal.user_id, None)))
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Started:
     connector: str
@@ -237,76 +269,69 @@ def start_connection(
             api_base=hosts[0],
             auth_base=hosts[1],
             actor=caller.principal.actor,
+            started_by=started_by(request, caller),
         )
     except SyncInputError as exc:
         raise ConnectionRefused(422, str(exc)) from None
     return Started(cls.id, url, redirect)
 
 
-def pending_connection(session: Session, callback_state: str | None) -> StoreConnection:
-    """The connection whose authorisation in flight carries ``callback_state``."""
-    if not callback_state or len(callback_state) > MAX_STATE_LENGTH:
-        raise ConnectionRefused(
-            400, "the callback has no valid state; start the authorisation again / 回调缺少 state"
+def _refused_callback(exc: AuthorisationRefused) -> ConnectionRefused:
+    return ConnectionRefused(REFUSAL_STATUS.get(exc.reason, 400), str(exc))
+
+
+def callback_target(
+    request: Request, caller: Caller, callback_state: str | None, *, store_id: int | None = None
+) -> tuple[int, str]:
+    """(store, connector) of the authorisation a callback's state belongs to (of
+    ``store_id`` only, when given), once the caller is known to have started it and to
+    hold MANAGE on its store. A refusal for the state is audited before anything else."""
+    try:
+        target = authorisation_for_callback(
+            state(request).workspace,
+            callback_state,
+            starters=starters(request, caller),
+            actor=caller.principal.actor,
+            store_id=store_id,
         )
-    found = session.scalar(
-        select(StoreConnection).where(StoreConnection.oauth_state == callback_state)
-    )
-    if found is None:
-        raise ConnectionRefused(
-            400,
-            "the callback's state matches no authorisation started here "
-            "/ 回调 state 不匹配，请重新发起授权",
-        )
-    return found
+    except AuthorisationRefused as exc:
+        raise _refused_callback(exc) from None
+    with transaction(request) as session:
+        store_or_404(session, caller, target[0], Access.MANAGE)
+    return target
 
 
 def finish_connection(
     request: Request,
     caller: Caller,
     params: Mapping[str, str],
+    target: tuple[int, str],
     *,
-    store_id: int | None,
     redirect_uri: str,
 ) -> dict[str, Any]:
-    """Check the callback's state (and, when given, that it belongs to ``store_id``) and
-    the caller's MANAGE access, then exchange the code; the connection's view."""
-    with transaction(request) as session:
-        if store_id is not None:
-            store_or_404(session, caller, store_id, Access.READ)
-        conn = pending_connection(session, params.get("state"))
-        if store_id is not None and conn.store_id != store_id:
-            raise ConnectionRefused(
-                400,
-                "the callback's state matches no authorisation started here "
-                "/ 回调 state 不匹配，请重新发起授权",
-            )
-        target, connector_id = conn.store_id, conn.connector
-        store_or_404(session, caller, target, Access.MANAGE)
+    """Exchange the callback's code for ``target``'s connection (from ``callback_target``;
+    the state is checked again and spent); the connection's view."""
+    store_id, connector_id = target
     try:
         return complete_authorisation(
             state(request).workspace,
-            target,
+            store_id,
             params,
             connector_id=connector_id,
             redirect_uri=redirect_uri,
             actor=caller.principal.actor,
+            starters=starters(request, caller),
         )
+    except AuthorisationRefused as exc:  # used or expired since callback_target looked
+        raise _refused_callback(exc) from None
     except SyncInputError as exc:
         raise ConnectionRefused(400, str(exc)) from None
     except AuthorisationError as exc:
-        message = f"the platform refused the code: {exc} / 平台拒绝授权码"
-        raise ConnectionRefused(400, message) from None
+        message = f"the platform refused the code: {exc}; start the authorisation again "
+        raise ConnectionRefused(400, message + "/ 平台拒绝授权码，请重新发起授权") from None
     except ApiError as exc:
-        raise ConnectionRefused(502, f"{exc} / 平台接口出错，请稍后重试") from None
-
-
-def callback_store(request: Request, caller: Caller, callback_state: str | None) -> int:
-    """The store a callback answers (for sending the browser back to its page)."""
-    with transaction(request) as session:
-        conn = pending_connection(session, callback_state)
-        store_or_404(session, caller, conn.store_id, Access.READ)
-        return conn.store_id
+        message = f"{exc}; start the authorisation again later "
+        raise ConnectionRefused(502, message + "/ 平台接口出错，请稍后重新发起授权") from None
 
 
 # -- sync and disconnect -------------------------------------------------------------------
@@ -443,15 +468,18 @@ def start(store_id: StoreId, body: ConnectIn, request: Request, caller: ApiCalle
 def callback(store_id: StoreId, request: Request, caller: ApiCaller) -> Any:
     """Relay the query string the platform sent to the redirect URI (`code` or
     `spapi_oauth_code`, `state`, `shop_id`, `selling_partner_id` ...). Add `redirect_uri`
-    when it was not this server's callback page. Needs MANAGE; the state must be the one of
-    an authorisation started on this store."""
+    when it was not this server's callback page. Needs MANAGE; the state must be that of an
+    authorisation started on this store by the same caller (user of this API token, or this
+    login session) less than an hour ago and not used yet: else 400 (403 when another user
+    or session started it), audited, nothing connected."""
     params = dict(request.query_params)
     redirect = params.pop("redirect_uri", None)
+    with transaction(request) as session:  # another tenant's store: 404, as everywhere
+        store_or_404(session, caller, store_id, Access.READ)
     try:
         redirect_uri = _checked_url(redirect, "redirect_uri") or default_redirect_uri(request)
-        return finish_connection(
-            request, caller, params, store_id=store_id, redirect_uri=redirect_uri
-        )
+        target = callback_target(request, caller, params.get("state"), store_id=store_id)
+        return finish_connection(request, caller, params, target, redirect_uri=redirect_uri)
     except ConnectionRefused as exc:
         return _refused(exc)
 

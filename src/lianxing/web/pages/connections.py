@@ -4,7 +4,9 @@ status and per-stream sync status, and the connect / sync now / disconnect actio
 Connecting is a plain form: the answer is a short page that sends the browser on to the
 platform (a form may only submit to this site, ``form-action 'self'``, and Chromium applies
 that to the redirect after the POST too). The platform sends the seller back to
-``/connect/callback``, the one redirect URI to register with each platform app.
+``/connect/callback``, the one redirect URI to register with each platform app; it finishes
+only an authorisation that this browser's login session started (the session cookie is
+SameSite=Lax, so it comes along on the platform's redirect).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from lianxing.web.api.connections import (
     CALLBACK_PATH,
     ConnectionRefused,
     ConnectorId,
-    callback_store,
+    callback_target,
     connections_json,
     default_redirect_uri,
     finish_connection,
@@ -146,10 +148,11 @@ def start_form(
 @router.get(CALLBACK_PATH)
 def callback_page(request: Request, caller: PageCaller) -> Response:
     """Where the platform sends the seller back: a state that matches no authorisation in
-    flight is refused (400) before anything else happens."""
+    flight, was used already, is over an hour old (400) or was started by another user or
+    login session (403) is refused, and audited, before anything else happens."""
     params = parse_callback(request.url.query)
     try:
-        store_id = callback_store(request, caller, params.get("state"))
+        target = callback_target(request, caller, params.get("state"))
     except ConnectionRefused as exc:
         return render(
             request,
@@ -161,8 +164,9 @@ def callback_page(request: Request, caller: PageCaller) -> Response:
     # The redirect URI is this very address; LWA wants it again with the code.
     here = urlsplit(str(request.url))
     redirect_uri = urlunsplit((here.scheme, here.netloc, here.path, "", ""))
+    store_id = target[0]
     try:
-        finish_connection(request, caller, params, store_id=None, redirect_uri=redirect_uri)
+        finish_connection(request, caller, params, target, redirect_uri=redirect_uri)
     except ConnectionRefused as exc:
         return _page(store_id, error=exc.message)
     return _page(store_id, message="connected")
