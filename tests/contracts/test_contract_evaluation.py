@@ -101,7 +101,11 @@ def test_roas_milestone_releases_the_fee_on_the_day_it_is_met_and_not_before(
     assert met["sources"] == {"ad_daily:api:amazon": 30}
     # The manual row of Jan 31 lies in both windows and is left out of both.
     assert previous["excluded"] == {"ad_daily:manual": 1}
-    assert milestone["data_policy"] == {"manual_data_counts": False, "flagged_data_counts": False}
+    assert milestone["data_policy"] == {
+        "manual_data_counts": False,
+        "flagged_data_counts": False,
+        "confirmed_fake_orders_count": False,
+    }
     assert len(milestone["definition"]) == 64
     bonus = _line(statement, "roas_bonus")[0]
     assert (bonus["status"], bonus["due_date"], bonus["amount"]) == ("due", "2026-02-02", "3000")

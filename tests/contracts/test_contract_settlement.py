@@ -24,6 +24,18 @@ Settling in CNY instead: setup 2000 USD × (1 / 0.125 on Jan 1) = 16000.00 CNY, 
 
 Once the integrity review confirms F1 as fake, the January commission is 5 % × 2000 = 100.00
 USD (25.00 left out).
+
+The exit clause (the same contract with a GMV target ≥ 2500 a month, two misses in a row open
+the exit, refund 40 % of the monthly fee, a 30-day remediation), as of 2026-03-01 with a CNY
+rate of 0.15 that day:
+
+* F1 only flagged: January 2500 (met), February 1500 (missed): one miss, not exercisable, no
+  refund; due 2000 + 420 + 375 + 125 + 75 = 2995.00 USD. The remediation plan opens on
+  2026-03-01 on February's miss.
+* F1 confirmed: January 2000 (missed, 2500 with F1), February 1500 (missed): exercisable from
+  2026-03-01; refund 40 % × (3000 + 3000) = 2400.00 CNY × 0.15 (rate of 2026-03-01) = 360.00
+  USD; due 2000 + 420 + 375 + 100 + 75 = 2970.00 USD; not yet due 3000 × 0.15 = 450.00. The
+  remediation plan opens on 2026-02-01 on January's miss, with F1 in its evidence.
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ from lianxing.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FEB20 = dt.date(2026, 2, 20)
+MAR1 = dt.date(2026, 3, 1)
 CNY_TO_USD = {
     dt.date(2026, 1, 1): 0.125,
     dt.date(2026, 1, 5): 0.14,
@@ -291,3 +304,117 @@ def test_a_percent_fee_leaves_out_confirmed_fake_orders_and_shows_what_it_left_o
     code, out, err = _cli(str(contract), "2026-02-20", "--json")
     assert code == 0, err
     assert _lines(json.loads(out), "commission") == [commission]
+
+
+def _exit_contract(workspace: Workspace, tmp_path: Path) -> int:
+    """``two_currencies.yaml`` with a GMV target, an exit clause and remediation, signed;
+    and the CNY rate of 2026-03-01 (0.15)."""
+    text = (FIXTURES / "two_currencies.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "    period: month\n", '    period: month\n    target: {comparator: ">=", value: 2500}\n'
+    )
+    text += (
+        "exit:\n"
+        "  - {id: gmv_missed, kpi: gmv_month, consecutive_misses: 2,\n"
+        "     refund: {percent: 40, of_fees: [monthly_service]}}\n"
+        "remediation:\n"
+        "  cure_days: 30\n"
+        "  actions: [{action: 重做广告结构 / rebuild ad structure, owner: agency}]\n"
+    )
+    path = tmp_path / "exit.yaml"
+    path.write_text(text, encoding="utf-8")
+    with workspace.warehouse.batch("b-fx-mar", "file:fx") as batch:
+        batch.append("fx_rates", [{"date": MAR1, "currency": "CNY", "rate_to_usd": 0.15}])
+    return _sign(workspace, path)
+
+
+def _exit(statement: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in statement["clauses"] if c["id"] == "gmv_missed")
+
+
+def test_an_exit_kept_shut_by_a_fake_order_opens_once_the_order_is_confirmed(
+    workspace: Workspace, facts: None, tmp_path: Path
+) -> None:
+    contract = _exit_contract(workspace, tmp_path)
+    flag = _flag_f1(workspace)
+
+    # Flag open: F1 counts, January meets 2500; one miss (February) is not two.
+    before = evaluate_contract(workspace, contract, MAR1).to_json()
+    shut = _exit(before)
+    assert shut["outcome"] == "pending" and shut["met_on"] is None
+    assert "1 consecutive miss(es) now" in shut["explanation"]["en"]
+    assert [(e["start"], e["value"]) for e in shut["evidence"]] == [
+        ("2026-01-01", 2500.0),
+        ("2026-02-01", 1500.0),
+    ]
+    assert shut["data_policy"]["confirmed_fake_orders_count"] is False
+    assert shut["confirmed_fake_orders"] is None
+    assert before["settlement"]["refunds"] == []
+    assert before["settlement"]["converted_totals"]["due"] == "2995.00"
+    assert before["settlement"]["converted_totals"]["refunds_owed"] == "0.00"
+    assert [p["missed"]["start"] for p in before["remediation"]] == ["2026-02-01"]
+
+    _confirm(workspace, flag)
+    statement = evaluate_contract(workspace, contract, MAR1).to_json()
+    opened = _exit(statement)
+    assert (opened["outcome"], opened["met_on"]) == ("met", "2026-03-01")
+    january, february = opened["evidence"]
+    assert (january["start"], january["value"], february["value"]) == (
+        "2026-01-01",
+        2000.0,
+        1500.0,
+    )
+    assert january["sources"] == {"orders:api:amazon": 2}
+    assert january["excluded"] == {"orders:api:amazon": 1}
+    assert january["confirmed_orders_excluded"] == {
+        "orders": [{"store": 1, "order": "F1", "flags": [flag]}],
+        "value_with_them": 2500.0,
+    }
+    assert "confirmed_orders_excluded" not in february
+    fake = opened["confirmed_fake_orders"]
+    assert fake["orders"] == [{"store": 1, "order": "F1", "flags": [flag]}]
+    assert fake["windows"] == [
+        {
+            "start": "2026-01-01",
+            "last_day": "2026-01-31",
+            "value": 2000.0,
+            "value_with_them": 2500.0,
+            "target_met": False,
+            "target_met_with_them": True,
+        }
+    ]
+    assert (
+        f"orders F1 (store 1) were confirmed as fake by the integrity review (flag #{flag}) "
+        "and do not count towards the exit clause's KPI: gmv 2026-01-01..2026-01-31 is "
+        "2000.00 without them (target missed), 2500.00 with them (target met)"
+    ) == fake["reason"]["en"]
+    assert "不计入退出条款的 KPI" in fake["reason"]["zh"]
+    assert "2000.00（未达标），含刷单 2500.00（达标）" in fake["reason"]["zh"]
+    assert f"标记 #{flag}" in fake["reason"]["zh"]
+
+    (refund,) = statement["settlement"]["refunds"]
+    assert (refund["amount"], refund["currency"], refund["owed_from"]) == (
+        "2400.00",
+        "CNY",
+        "2026-03-01",
+    )
+    assert _converted(refund) == ("360.00", "0.15", "2026-03-01", "due_date")
+    assert statement["settlement"]["converted_totals"] == {
+        "due": "2970.00",
+        "not_yet_due": "450.00",
+        "pending_milestone": "0.00",
+        "refunds_owed": "360.00",
+    }
+    # The remediation plan (whose lapse would also open the exit) is judged on the same data.
+    (plan,) = statement["remediation"]
+    assert (plan["opened_on"], plan["missed"]["value"]) == ("2026-02-01", 2000.0)
+    assert plan["missed"]["confirmed_orders_excluded"]["value_with_them"] == 2500.0
+
+    # The CLI's JSON is the same statement, and its text names the fake order.
+    code, out, err = _cli(str(contract), "2026-03-01", "--json")
+    assert code == 0, err
+    assert json.loads(out) == statement
+    code, text, err = _cli(str(contract), "2026-03-01")
+    assert code == 0, err
+    assert "do not count towards the exit clause's KPI" in text
+    assert "不计入退出条款的 KPI" in text

@@ -189,11 +189,13 @@ def contract_evaluate(
         evidence = "; ".join(
             f"{e['start']}..{e['last_day']} = {e['value']}" for e in clause["evidence"]
         )
+        fake = clause["confirmed_fake_orders"]
+        left_out = f"\n{fake['reason']['zh']}\n{fake['reason']['en']}" if fake else ""
         clauses.add_row(
             f"{clause['kind']} {clause['id']}",
             clause["outcome"],
             clause["met_on"] or "—",
-            f"{clause['explanation']['zh']}\n{clause['explanation']['en']}\n{evidence}",
+            f"{clause['explanation']['zh']}\n{clause['explanation']['en']}\n{evidence}{left_out}",
             clause["definition"][:12],
         )
     console.print(clauses)

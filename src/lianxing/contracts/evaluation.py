@@ -5,11 +5,12 @@ contract's stores together, on facts filtered by the clause's data policy: rows 
 hand (``source = 'manual'``) and rows of flagged import batches are left out unless the
 contract says they count, and milestone KPIs leave out the orders (with their lines,
 refunds and returns) that the integrity review *confirmed* as fake unless the milestone
-says ``accept_confirmed_flagged_orders: true``; ``percent_of_kpi`` fees always leave them
-out (the agency is not paid a share of brushing). The evidence of every clause lists, for
-the windows it shows, how many fact rows of each source were counted and how many were left
-out, and which confirmed fake orders were left out with the value the KPI would have had
-with them.
+says ``accept_confirmed_flagged_orders: true``; ``percent_of_kpi`` fees, exit clauses and
+remediation plans always leave them out (the agency is not paid a share of brushing, and
+brushing does not keep the seller's exit shut). The evidence of every clause (and of every
+remediation plan) lists, for the windows it shows, how many fact rows of each source were
+counted and how many were left out, and which confirmed fake orders were left out with the
+value the KPI would have had with them.
 
 Fees are converted to the settlement currency with the warehouse's ``fx_rates`` (see
 :class:`lianxing.domain.contract_evaluation.SettlementRates`).
@@ -136,6 +137,11 @@ def evaluate_contract(
     for clause in first.clauses:
         shown.setdefault(f"{clause.kind}:{clause.id}", set()).update(
             w.window for w in clause.evidence
+        )
+    for remediation in first.remediation or ():
+        # A lapsed plan's windows are also the evidence of the exit clauses it opens.
+        shown.setdefault(f"remediation:{remediation.clause}", set()).update(
+            w.window for w in (remediation.missed, *remediation.checked)
         )
     for request in requests:
         wanted = shown.get(request.key, set())

@@ -180,6 +180,9 @@ def plan(contract: Contract, launch: dt.date | None, as_of: dt.date) -> list[Ser
                 accept_manual=clause.source.value == "manual",
                 accept_flagged=False,
                 currency=None,
+                # Brushing must not keep the seller's exit shut: confirmed fake orders are
+                # left out exactly as for milestones and percent fees.
+                accept_confirmed_orders=False,
             )
         )
     for fee in contract.fees:
@@ -208,6 +211,8 @@ def plan(contract: Contract, launch: dt.date | None, as_of: dt.date) -> list[Ser
                     accept_manual=clause.source.value == "manual",
                     accept_flagged=False,
                     currency=None,
+                    # A lapsed plan opens the exit clauses: judged on the same data as they are.
+                    accept_confirmed_orders=False,
                 )
             )
     return requests
@@ -238,6 +243,7 @@ class ClauseResult:
     explanation_zh: str
     evidence: tuple[WindowValue, ...]
     data_policy: Mapping[str, bool]
+    fake_orders: ClauseFakeOrders | None = None  # confirmed fakes left out of the evidence
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -251,7 +257,84 @@ class ClauseResult:
             "explanation": {"zh": self.explanation_zh, "en": self.explanation_en},
             "data_policy": dict(self.data_policy),
             "evidence": [w.to_json() for w in self.evidence],
+            "confirmed_fake_orders": None
+            if self.fake_orders is None
+            else self.fake_orders.to_json(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseFakeOrders:
+    """The confirmed fake orders a milestone or exit clause left out of the windows of its
+    evidence, with the KPI value and the target's verdict had they counted."""
+
+    kind: str  # milestone | exit
+    kpi: str
+    target: Target
+    windows: tuple[WindowValue, ...]  # evidence windows that left confirmed fake orders out
+
+    def to_json(self) -> dict[str, Any]:
+        orders = sorted(
+            {o for w in self.windows for o in w.confirmed_orders},
+            key=lambda o: (o.store_id, o.order_id),
+        )
+        listed_zh, listed_en = _confirmed_fake_text(orders)
+        where_zh = "里程碑" if self.kind == "milestone" else "退出条款"
+        where_en = "the milestone's" if self.kind == "milestone" else "the exit clause's"
+        values = [self._values_text(w) for w in self.windows]
+        values_zh = "；".join(zh for zh, _ in values)
+        values_en = "; ".join(en for _, en in values)
+        return {
+            "orders": [o.to_json() for o in orders],
+            "windows": [
+                {
+                    **w.window.to_json(),
+                    "value": rounded_value(w.value),
+                    "value_with_them": rounded_value(w.value_with_confirmed),
+                    "target_met": meets(self.target, w.value),
+                    "target_met_with_them": meets(self.target, w.value_with_confirmed),
+                }
+                for w in self.windows
+            ],
+            "reason": {
+                "zh": f"{listed_zh}，不计入{where_zh}的 KPI：{values_zh}",
+                "en": f"{listed_en} and do not count towards {where_en} KPI: {values_en}",
+            },
+        }
+
+    def _values_text(self, window: WindowValue) -> tuple[str, str]:
+        """The window's KPI without and with the fake orders, and the verdicts (zh, en)."""
+        days = f"{self.kpi} {window.window.start.isoformat()}..{window.window.last_day.isoformat()}"
+        without, with_them = window.value, window.value_with_confirmed
+        return (
+            f"{days} 不含刷单 {_shown(without, '无数值')}（{_verdict_zh(self.target, without)}），"
+            f"含刷单 {_shown(with_them, '无数值')}（{_verdict_zh(self.target, with_them)}）",
+            f"{days} is {_shown(without, 'no value')} without them "
+            f"({_verdict_en(self.target, without)}), {_shown(with_them, 'no value')} with them "
+            f"({_verdict_en(self.target, with_them)})",
+        )
+
+
+def _confirmed_fake_text(orders: Sequence[ConfirmedOrder]) -> tuple[str, str]:
+    """Which orders the integrity review confirmed as fake, and by which flags (zh, en)."""
+    flags = ", ".join(f"#{f}" for f in sorted({f for o in orders for f in o.flags}))
+    listed = ", ".join(f"{o.order_id} (store {o.store_id})" for o in orders)
+    return (
+        f"订单 {listed} 经完整性审核确认为刷单（标记 {flags}）",
+        f"orders {listed} were confirmed as fake by the integrity review (flag {flags})",
+    )
+
+
+def _shown(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:.2f}"
+
+
+def _verdict_en(target: Target, value: float | None) -> str:
+    return "target met" if meets(target, value) else "target missed"
+
+
+def _verdict_zh(target: Target, value: float | None) -> str:
+    return "达标" if meets(target, value) else "未达标"
 
 
 # ---------------------------------------------------------------------------------------
@@ -359,8 +442,7 @@ class FakeOrderExclusion:
 
     def to_json(self) -> dict[str, Any]:
         left_out = (self.kpi_value_with_them or 0.0) - (self.kpi_value or 0.0)
-        flags = sorted({f for o in self.orders for f in o.flags})
-        listed = ", ".join(f"{o.order_id} (store {o.store_id})" for o in self.orders)
+        listed_zh, listed_en = _confirmed_fake_text(self.orders)
         return {
             "orders": [o.to_json() for o in self.orders],
             "kpi_value_with_them": rounded_value(self.kpi_value_with_them),
@@ -368,10 +450,8 @@ class FakeOrderExclusion:
             "amount_with_them": str(self.amount_with_them),
             "amount_left_out": str(self.amount_left_out),
             "reason": {
-                "zh": f"订单 {listed} 经完整性审核确认为刷单（标记 "
-                f"{', '.join(f'#{f}' for f in flags)}），不计入提成基数",
-                "en": f"orders {listed} were confirmed as fake by the integrity review "
-                f"(flag {', '.join(f'#{f}' for f in flags)}) and do not count towards the fee",
+                "zh": f"{listed_zh}，不计入提成基数",
+                "en": f"{listed_en} and do not count towards the fee",
             },
         }
 
@@ -521,18 +601,19 @@ def evaluate(
     clauses: list[ClauseResult] = []
     for milestone in contract.milestones:
         key = f"milestone:{milestone.id}"
-        clauses.append(
-            _milestone(
-                contract, milestone, launch, as_of, values.get(key, ()), definitions, requests[key]
-            )
+        result = _milestone(
+            contract, milestone, launch, as_of, values.get(key, ()), definitions, requests[key]
         )
+        clauses.append(_with_fake_orders(result, milestone.target))
     plans = _remediation(contract, as_of, values)
     for exit_clause in contract.exits:
         key = f"exit:{exit_clause.id}"
         result = _exit(
             contract, exit_clause, as_of, values.get(key, ()), definitions, requests[key]
         )
-        clauses.append(_after_cure(result, plans or ()))
+        target = contract.clause(exit_clause.kpi).target
+        assert target is not None  # an exit clause's KPI clause has one (parse_contract)
+        clauses.append(_with_fake_orders(_after_cure(result, plans or ()), target))
     lines = [
         _converted_line(line, rates, as_of) for line in _fee_lines(contract, as_of, clauses, values)
     ]
@@ -626,7 +707,18 @@ def _policy(request: SeriesRequest) -> dict[str, bool]:
     return {
         "manual_data_counts": request.accept_manual,
         "flagged_data_counts": request.accept_flagged,
+        "confirmed_fake_orders_count": request.accept_confirmed_orders,
     }
+
+
+def _with_fake_orders(result: ClauseResult, target: Target) -> ClauseResult:
+    """``result`` naming the confirmed fake orders its evidence left out, if any."""
+    windows = tuple(w for w in result.evidence if w.confirmed_orders)
+    if not windows:
+        return result
+    return dataclasses.replace(
+        result, fake_orders=ClauseFakeOrders(result.kind, result.kpi, target, windows)
+    )
 
 
 def _milestone(
