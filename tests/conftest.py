@@ -4,11 +4,15 @@ PostgreSQL is the server on 127.0.0.1:5432 (trust auth, user postgres, database 
 override with ``LIANXING_TEST_PG_URL``). Each test gets its own schema or database and drops
 it afterwards. Locally an unreachable server skips the PostgreSQL variants; under CI=true it
 fails them, so CI can never pass without having run them.
+
+Tests may run in parallel processes (pytest-xdist): nothing here is shared between tests but
+the servers; database and schema names are random, files are under each test's tmp_path.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,10 +113,28 @@ def workspace_settings(
     yield Settings(home=home, database_url=dbs, warehouse_url=dbs)
 
 
+@pytest.fixture(scope="session")
+def initialised_sqlite_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The home of a workspace (SQLite + DuckDB) initialised once per test process."""
+    home = tmp_path_factory.mktemp("initialised-sqlite") / "ws"
+    init_workspace(Settings(home=home, database_url=None, warehouse_url=None, queue_url=None))
+    return home
+
+
 @pytest.fixture
-def workspace(workspace_settings: Settings) -> Iterator[Workspace]:
-    """An initialised workspace (SQLite + DuckDB, or PostgreSQL for both)."""
-    init_workspace(workspace_settings)
+def workspace(request: pytest.FixtureRequest, workspace_settings: Settings) -> Iterator[Workspace]:
+    """An initialised workspace (SQLite + DuckDB, or PostgreSQL for both).
+
+    On SQLite + DuckDB a copy of the files of one initialised for this test process: there
+    initialising runs every migration from nothing, each statement synced to disk (a quarter
+    of a second a test). On PostgreSQL each test initialises its own database: copying one
+    (CREATE DATABASE ... TEMPLATE) measured no faster. `lianxing init` itself is tested in
+    tests/foundation."""
+    if workspace_settings.database_url is None:
+        initialised = request.getfixturevalue("initialised_sqlite_workspace")
+        shutil.copytree(initialised, workspace_settings.home_dir, dirs_exist_ok=True)
+    else:
+        init_workspace(workspace_settings)
     ws = open_workspace(workspace_settings)
     try:
         yield ws
