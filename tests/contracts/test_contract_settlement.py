@@ -46,17 +46,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_facts import JAN1, order_rows, store_with_orders
+from contract_facts import order_rows, store_with_orders
 from typer.testing import CliRunner
 
+from fake_orders import confirm_flag, flag_orders
 from lianxing.cli import app
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import ContractError, add_contract, workspace_catalog
-from lianxing.db.models import Store
-from lianxing.domain.integrity import Finding, RuleId
-from lianxing.integrity import FlagStatus, review_flag
-from lianxing.integrity.detectors import StoreScope
-from lianxing.integrity.service import save_findings
 from lianxing.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -101,32 +97,7 @@ def facts(workspace: Workspace) -> None:
 
 def _flag_f1(workspace: Workspace) -> int:
     """Store an (open) integrity flag naming order F1, as the detectors would."""
-    finding = Finding(
-        RuleId.ORDER_CONCENTRATION,
-        1,
-        "buyer:brusher",
-        dt.datetime(2026, 1, 25, 19, 45),
-        dt.datetime(2026, 1, 25, 20, 15),
-        0.9,
-        "买家 brusher 在 30 分钟内下单",
-        "buyer brusher ordered within 30 minutes",
-        ("F1",),
-    )
-    with workspace.session() as session:
-        store = session.get(Store, 1)
-        assert store is not None
-        scope = StoreScope(
-            1, store.timezone, store.currency, JAN1, dt.date(2026, 1, 1), dt.date(2026, 2, 1)
-        )
-        (flag,) = save_findings(session, workspace.warehouse, scope, [finding], actor="test")
-        return flag.id
-
-
-def _confirm(workspace: Workspace, flag_id: int) -> None:
-    with workspace.session() as session:
-        review_flag(
-            session, flag_id, decision=FlagStatus.CONFIRMED, reason="同一买家刷单", actor="test"
-        )
+    return flag_orders(workspace, 1, ["F1"], dt.datetime(2026, 1, 25, 20, 0))
 
 
 def _lines(statement: dict[str, Any], fee: str) -> list[dict[str, Any]]:
@@ -274,7 +245,7 @@ def test_a_percent_fee_leaves_out_confirmed_fake_orders_and_shows_what_it_left_o
     assert open_flag["kpi_value"]["sources"] == {"orders:api:amazon": 3}
     assert open_flag["confirmed_fake_orders"] is None
 
-    _confirm(workspace, flag)
+    confirm_flag(workspace, flag)
     (commission,) = _lines(evaluate_contract(workspace, contract, FEB20).to_json(), "commission")
     assert commission["amount"] == "100.00"  # 5 % × 2000
     assert commission["kpi_value"]["value"] == 2000.0
@@ -354,7 +325,7 @@ def test_an_exit_kept_shut_by_a_fake_order_opens_once_the_order_is_confirmed(
     assert before["settlement"]["converted_totals"]["refunds_owed"] == "0.00"
     assert [p["missed"]["start"] for p in before["remediation"]] == ["2026-02-01"]
 
-    _confirm(workspace, flag)
+    confirm_flag(workspace, flag)
     statement = evaluate_contract(workspace, contract, MAR1).to_json()
     opened = _exit(statement)
     assert (opened["outcome"], opened["met_on"]) == ("met", "2026-03-01")
