@@ -46,58 +46,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_facts import order_rows, store_with_orders
 from typer.testing import CliRunner
 
+from contract_facts import (
+    F1_ORDERED_AT,
+    FIXTURES,
+    sign_contract,
+    two_currency_facts,
+    write_exit_contract,
+)
 from fake_orders import confirm_flag, flag_orders
 from lianxing.cli import app
 from lianxing.contracts.evaluation import evaluate_contract
-from lianxing.contracts.service import ContractError, add_contract, workspace_catalog
+from lianxing.contracts.service import ContractError
 from lianxing.workspace import Workspace
 
-FIXTURES = Path(__file__).parent / "fixtures"
 FEB20 = dt.date(2026, 2, 20)
 MAR1 = dt.date(2026, 3, 1)
-CNY_TO_USD = {
-    dt.date(2026, 1, 1): 0.125,
-    dt.date(2026, 1, 5): 0.14,
-    dt.date(2026, 2, 1): 0.16,
-    dt.date(2026, 2, 5): 0.125,
-    dt.date(2026, 2, 20): 0.16,
-}
 runner = CliRunner()
-
-
-def _sign(workspace: Workspace, path: Path) -> int:
-    with workspace.session() as session:
-        view, _ = add_contract(session, workspace_catalog(workspace), path)
-    return view.id
 
 
 @pytest.fixture
 def facts(workspace: Workspace) -> None:
-    store_with_orders(
-        workspace,
-        [
-            order_rows("A1", dt.date(2026, 1, 15), 1000),
-            order_rows("A2", dt.date(2026, 1, 20), 1000),
-            order_rows("F1", dt.date(2026, 1, 25), 500),
-            order_rows("B1", dt.date(2026, 2, 10), 1500),
-        ],
-    )
-    with workspace.warehouse.batch("b-fx", "file:fx") as batch:
-        batch.append(
-            "fx_rates",
-            [
-                {"date": day, "currency": "CNY", "rate_to_usd": rate}
-                for day, rate in CNY_TO_USD.items()
-            ],
-        )
+    two_currency_facts(workspace)
 
 
 def _flag_f1(workspace: Workspace) -> int:
     """Store an (open) integrity flag naming order F1, as the detectors would."""
-    return flag_orders(workspace, 1, ["F1"], dt.datetime(2026, 1, 25, 20, 0))
+    return flag_orders(workspace, 1, ["F1"], F1_ORDERED_AT)
 
 
 def _lines(statement: dict[str, Any], fee: str) -> list[dict[str, Any]]:
@@ -125,7 +101,7 @@ def _converted(line: dict[str, Any]) -> tuple[str, str, str | None, str]:
 def test_fees_in_usd_and_cny_settle_in_usd_at_the_rate_of_their_due_date(
     workspace: Workspace, facts: None
 ) -> None:
-    contract = _sign(workspace, FIXTURES / "two_currencies.yaml")
+    contract = sign_contract(workspace, FIXTURES / "two_currencies.yaml")
     statement = evaluate_contract(workspace, contract, FEB20).to_json()
     settlement = statement["settlement"]
     assert settlement["settlement_currency"] == "USD"
@@ -191,7 +167,7 @@ def test_a_stated_settlement_currency_converts_the_usd_fees_into_it(
     path = tmp_path / "cny.yaml"
     text = (FIXTURES / "two_currencies.yaml").read_text(encoding="utf-8")
     path.write_text(text + "settlement_currency: CNY\n", encoding="utf-8")
-    contract = _sign(workspace, path)
+    contract = sign_contract(workspace, path)
     statement = evaluate_contract(workspace, contract, FEB20).to_json()
     assert statement["settlement"]["settlement_currency"] == "CNY"
     (setup,) = _lines(statement, "setup")
@@ -216,7 +192,7 @@ def test_a_stated_settlement_currency_converts_the_usd_fees_into_it(
 def test_a_missing_rate_is_an_error_naming_the_currency_and_the_day(
     workspace: Workspace, facts: None
 ) -> None:
-    contract = _sign(workspace, FIXTURES / "two_currencies.yaml")
+    contract = sign_contract(workspace, FIXTURES / "two_currencies.yaml")
     # As of Mar 6 the fee of Mar 5 is due, and fx_rates has no CNY rate for Mar 5.
     with pytest.raises(ContractError) as caught:
         evaluate_contract(workspace, contract, dt.date(2026, 3, 6))
@@ -235,7 +211,7 @@ def test_a_missing_rate_is_an_error_naming_the_currency_and_the_day(
 def test_a_percent_fee_leaves_out_confirmed_fake_orders_and_shows_what_it_left_out(
     workspace: Workspace, facts: None
 ) -> None:
-    contract = _sign(workspace, FIXTURES / "two_currencies.yaml")
+    contract = sign_contract(workspace, FIXTURES / "two_currencies.yaml")
     flag = _flag_f1(workspace)
 
     # An open flag is not a finding: F1 counts, 5 % × 2500.
@@ -278,25 +254,11 @@ def test_a_percent_fee_leaves_out_confirmed_fake_orders_and_shows_what_it_left_o
 
 
 def _exit_contract(workspace: Workspace, tmp_path: Path) -> int:
-    """``two_currencies.yaml`` with a GMV target, an exit clause and remediation, signed;
-    and the CNY rate of 2026-03-01 (0.15)."""
-    text = (FIXTURES / "two_currencies.yaml").read_text(encoding="utf-8")
-    text = text.replace(
-        "    period: month\n", '    period: month\n    target: {comparator: ">=", value: 2500}\n'
-    )
-    text += (
-        "exit:\n"
-        "  - {id: gmv_missed, kpi: gmv_month, consecutive_misses: 2,\n"
-        "     refund: {percent: 40, of_fees: [monthly_service]}}\n"
-        "remediation:\n"
-        "  cure_days: 30\n"
-        "  actions: [{action: 重做广告结构 / rebuild ad structure, owner: agency}]\n"
-    )
-    path = tmp_path / "exit.yaml"
-    path.write_text(text, encoding="utf-8")
+    """The exit contract (``contract_facts.write_exit_contract``) signed, and the CNY rate of
+    2026-03-01 (0.15)."""
     with workspace.warehouse.batch("b-fx-mar", "file:fx") as batch:
         batch.append("fx_rates", [{"date": MAR1, "currency": "CNY", "rate_to_usd": 0.15}])
-    return _sign(workspace, path)
+    return sign_contract(workspace, write_exit_contract(tmp_path / "exit.yaml"))
 
 
 def _exit(statement: dict[str, Any]) -> dict[str, Any]:

@@ -274,18 +274,9 @@ class ClauseFakeOrders:
     windows: tuple[WindowValue, ...]  # evidence windows that left confirmed fake orders out
 
     def to_json(self) -> dict[str, Any]:
-        orders = sorted(
-            {o for w in self.windows for o in w.confirmed_orders},
-            key=lambda o: (o.store_id, o.order_id),
-        )
-        listed_zh, listed_en = _confirmed_fake_text(orders)
-        where_zh = "里程碑" if self.kind == "milestone" else "退出条款"
-        where_en = "the milestone's" if self.kind == "milestone" else "the exit clause's"
-        values = [self._values_text(w) for w in self.windows]
-        values_zh = "；".join(zh for zh, _ in values)
-        values_en = "; ".join(en for _, en in values)
+        zh, en = self.reason()
         return {
-            "orders": [o.to_json() for o in orders],
+            "orders": [o.to_json() for o in self.orders()],
             "windows": [
                 {
                     **w.window.to_json(),
@@ -296,11 +287,27 @@ class ClauseFakeOrders:
                 }
                 for w in self.windows
             ],
-            "reason": {
-                "zh": f"{listed_zh}，不计入{where_zh}的 KPI：{values_zh}",
-                "en": f"{listed_en} and do not count towards {where_en} KPI: {values_en}",
-            },
+            "reason": {"zh": zh, "en": en},
         }
+
+    def orders(self) -> list[ConfirmedOrder]:
+        return sorted(
+            {o for w in self.windows for o in w.confirmed_orders},
+            key=lambda o: (o.store_id, o.order_id),
+        )
+
+    def reason(self) -> tuple[str, str]:
+        """Which orders were left out, by which flags, and the KPI without and with them."""
+        listed_zh, listed_en = _confirmed_fake_text(self.orders())
+        where_zh = "里程碑" if self.kind == "milestone" else "退出条款"
+        where_en = "the milestone's" if self.kind == "milestone" else "the exit clause's"
+        values = [self._values_text(w) for w in self.windows]
+        values_zh = "；".join(zh for zh, _ in values)
+        values_en = "; ".join(en for _, en in values)
+        return (
+            f"{listed_zh}，不计入{where_zh}的 KPI：{values_zh}",
+            f"{listed_en} and do not count towards {where_en} KPI: {values_en}",
+        )
 
     def _values_text(self, window: WindowValue) -> tuple[str, str]:
         """The window's KPI without and with the fake orders, and the verdicts (zh, en)."""
@@ -442,18 +449,20 @@ class FakeOrderExclusion:
 
     def to_json(self) -> dict[str, Any]:
         left_out = (self.kpi_value_with_them or 0.0) - (self.kpi_value or 0.0)
-        listed_zh, listed_en = _confirmed_fake_text(self.orders)
+        zh, en = self.reason()
         return {
             "orders": [o.to_json() for o in self.orders],
             "kpi_value_with_them": rounded_value(self.kpi_value_with_them),
             "kpi_value_left_out": rounded_value(left_out),
             "amount_with_them": str(self.amount_with_them),
             "amount_left_out": str(self.amount_left_out),
-            "reason": {
-                "zh": f"{listed_zh}，不计入提成基数",
-                "en": f"{listed_en} and do not count towards the fee",
-            },
+            "reason": {"zh": zh, "en": en},
         }
+
+    def reason(self) -> tuple[str, str]:
+        """Which orders the fee leaves out and why (zh, en)."""
+        listed_zh, listed_en = _confirmed_fake_text(self.orders)
+        return f"{listed_zh}，不计入提成基数", f"{listed_en} and do not count towards the fee"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import ContractError, list_contracts
 from lianxing.db.models import ImportBatch, Store
 from lianxing.db.models_contracts import ServiceTicket, SlaBreach
+from lianxing.domain.contract_evaluation import Conversion, RateRule
 from lianxing.domain.facts import FACT_TABLES
 from lianxing.domain.kpi import KpiMatrix, KpiValue, Scope
 from lianxing.domain.launch import STAGE_NAMES, LaunchError, Stage
@@ -43,13 +44,16 @@ from lianxing.reports.model import (
     Breach,
     ClauseLine,
     ContractStatus,
+    FakeOrdersLeftOut,
     FlagLine,
     IntegrityStatus,
     KpiLine,
     LaunchProgress,
     LaunchStage,
     ReviewReport,
+    SettledAmount,
     SettlementLine,
+    SettlementTotals,
     SourceLine,
     StoreLine,
     TargetLine,
@@ -209,7 +213,8 @@ def compute_report(
     }:
         zh, _, en = cell_note.partition(" / ")
         notes.append(Bilingual(zh, en or zh))
-    contracts = tuple(_contract(ws, cid, as_of) for cid in contract_ids)
+    # A contract counts whole days: the last one is the day before as_of (as for the KPIs).
+    contracts = tuple(_contract(ws, cid, as_of - dt.timedelta(days=1)) for cid in contract_ids)
     resolved = matrix.resolved.get((period.label, scope.key))
     return ReviewReport(
         scope_key=request.scope_key,
@@ -441,12 +446,47 @@ def _launch(
 
 
 def _contract(ws: Workspace, contract_id: int, as_of: dt.date) -> ContractStatus:
+    """The contract's clauses and statement as of ``as_of``, the last complete day counted."""
     with ws.session() as session:
         view = next(c for c in list_contracts(session) if c.id == contract_id)
     try:
         statement = evaluate_contract(ws, contract_id, as_of)
     except (ContractError, FxRateMissing, KpiRequestError) as exc:
-        return ContractStatus(view.number, view.title, view.agency, (), (), problem=str(exc))
+        return ContractStatus(
+            view.number, view.title, view.agency, (), (), problem=str(exc), as_of=as_of
+        )
+    totals = statement.converted_totals()
+    fees = tuple(
+        SettlementLine(
+            line.fee,
+            line.name,
+            line.type,
+            line.status.value,
+            None if line.amount is None else float(line.amount),
+            line.currency,
+            line.due_date,
+            _settled(line.converted),
+            None
+            if line.fake_orders is None
+            else FakeOrdersLeftOut(
+                float(line.fake_orders.amount_left_out), Bilingual(*line.fake_orders.reason())
+            ),
+        )
+        for line in statement.lines
+    )
+    refunds = tuple(
+        SettlementLine(
+            refund.exit,
+            f"退款 / refund ({refund.exit})",
+            "refund",
+            "refund_owed",
+            float(refund.amount),
+            refund.currency,
+            refund.owed_from,
+            _settled(refund.converted),
+        )
+        for refund in statement.refunds
+    )
     return ContractStatus(
         number=view.number,
         title=view.title,
@@ -459,21 +499,31 @@ def _contract(ws: Workspace, contract_id: int, as_of: dt.date) -> ContractStatus
                 c.outcome.value,
                 c.met_on,
                 Bilingual(c.explanation_zh, c.explanation_en),
+                None if c.fake_orders is None else Bilingual(*c.fake_orders.reason()),
             )
             for c in statement.clauses
         ),
-        settlement=tuple(
-            SettlementLine(
-                line.fee,
-                line.name,
-                line.type,
-                line.status.value,
-                None if line.amount is None else float(line.amount),
-                line.currency,
-                line.due_date,
-            )
-            for line in statement.lines
+        settlement=fees + refunds,
+        settlement_total=SettlementTotals(
+            statement.settlement_currency,
+            float(totals["due"]),
+            float(totals["not_yet_due"]),
+            float(totals["pending_milestone"]),
+            float(totals["refunds_owed"]),
         ),
+        as_of=as_of,
+    )
+
+
+def _settled(conversion: Conversion | None) -> SettledAmount | None:
+    if conversion is None:
+        return None
+    return SettledAmount(
+        float(conversion.amount),
+        conversion.currency,
+        float(conversion.rate),
+        conversion.rate_date,
+        conversion.rule is RateRule.AS_OF_ESTIMATE,
     )
 
 

@@ -113,17 +113,50 @@ class ClauseLine:
     outcome: str
     met_on: dt.date | None
     explanation: Bilingual
+    fake_orders: Bilingual | None = None  # confirmed fake orders its KPI left out, and why
+
+
+@dataclass(frozen=True, slots=True)
+class SettledAmount:
+    """A fee's amount in the contract's settlement currency and the rate it was converted at."""
+
+    amount: float
+    currency: str
+    rate: float  # settlement-currency units per unit of the fee's currency
+    rate_date: dt.date | None  # None: already in the settlement currency
+    estimate: bool  # not due yet: converted at the rate of the day evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class FakeOrdersLeftOut:
+    """What a commission did not pay on orders the integrity review confirmed as fake."""
+
+    amount: float  # in the fee's currency
+    reason: Bilingual
 
 
 @dataclass(frozen=True, slots=True)
 class SettlementLine:
-    fee: str
+    fee: str  # the fee id (a refund: the exit clause id)
     name: str
-    type: str
+    type: str  # the fee type, or "refund"
     status: str
     amount: float | None
     currency: str
     due_date: dt.date | None
+    settled: SettledAmount | None = None  # None: not priced or never due
+    left_out: FakeOrdersLeftOut | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementTotals:
+    """The statement's totals in the settlement currency (sums of the settled amounts)."""
+
+    currency: str
+    due: float
+    not_yet_due: float
+    pending_milestone: float
+    refunds_owed: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +165,10 @@ class ContractStatus:
     title: str
     agency: str
     clauses: tuple[ClauseLine, ...]
-    settlement: tuple[SettlementLine, ...]
+    settlement: tuple[SettlementLine, ...]  # the fees, then the refunds owed
     problem: str | None = None  # why it could not be evaluated
+    settlement_total: SettlementTotals | None = None
+    as_of: dt.date | None = None  # the last complete day the statement counts
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,19 @@ LABELS: dict[str, tuple[str, str]] = {
     "fee": ("费用", "Fee"),
     "amount": ("金额", "Amount"),
     "due_date": ("到期日", "Due"),
+    "statement_as_of": ("结算截至", "Statement as of"),
+    "rate": ("汇率", "Exchange rate"),
+    "rate_date": ("汇率日期", "Rate date"),
+    "estimate": ("估算", "estimate"),
+    "settlement_amount": ("结算金额", "Settlement amount"),
+    "settlement_currency": ("结算币种", "Settlement currency"),
+    "settlement_total": ("结算合计", "Settlement total"),
+    "total_due": ("应付", "due"),
+    "total_not_yet_due": ("未到期", "not yet due"),
+    "total_pending_milestone": ("待里程碑", "pending a milestone"),
+    "total_refunds_owed": ("应退", "refunds owed"),
+    "left_out": ("未计入（已确认的刷单）", "Left out (confirmed fake orders)"),
+    "left_out_reason": ("未计入原因", "Why left out"),
     "tickets": ("服务工单与 SLA", "Service tickets and SLA"),
     "opened": ("新开", "Opened"),
     "resolved": ("已解决", "Resolved"),
@@ -167,6 +180,13 @@ def format_value(value: float | None, unit_kind: str, kpi_id: str = "") -> str:
     if unit_kind in ("hours", "score"):
         return f"{value:,.1f}"
     return f"{value:,.2f}"
+
+
+def format_rate(value: float | None) -> str:
+    """An exchange rate as the statement states it (up to 10 decimals, no trailing zeros)."""
+    if value is None:
+        return "—"
+    return f"{value:.10f}".rstrip("0").rstrip(".")
 
 
 def format_change(value: float | None) -> str:

@@ -25,6 +25,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="EEF2F8")
 _BOLD = Font(bold=True)
 PERCENT = "0.0%"
 MONEY = "#,##0.00"
+RATE = "0.##########"  # an exchange rate to 10 decimals, as the statement states it
 
 # Sheet keys in workbook order; titles come from text.LABELS (Excel allows 31 characters).
 SHEETS = (
@@ -199,26 +200,21 @@ def render_xlsx(report: ReviewReport, lang: str = "zh") -> bytes:
             t("currency"),
             t("due_date"),
             t("explanation"),
+            t("settlement_amount"),
+            t("settlement_currency"),
+            t("rate"),
+            t("rate_date"),
+            t("estimate"),
+            t("left_out"),
+            t("left_out_reason"),
         ],
     )
+    # Columns 11.. (settlement amount to the reason a fake order was left out) came later:
+    # appended, so the earlier columns keep their places.
+    settlement_formats = {11: MONEY, 13: RATE, 14: "yyyy-mm-dd", 16: MONEY}
     for contract in report.contracts:
         if contract.problem:
-            _row(
-                sheet,
-                [
-                    contract.number,
-                    None,
-                    None,
-                    t("problem"),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    contract.problem,
-                ],
-            )
+            _row(sheet, [contract.number, None, None, t("problem"), *[None] * 6, contract.problem])
         for clause in contract.clauses:
             _row(
                 sheet,
@@ -228,16 +224,15 @@ def render_xlsx(report: ReviewReport, lang: str = "zh") -> bytes:
                     clause.kpi,
                     clause.outcome,
                     clause.met_on,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
+                    *[None] * 5,
                     clause.explanation.get(lang),
+                    *[None] * 6,
+                    clause.fake_orders.get(lang) if clause.fake_orders else None,
                 ],
                 {4: "yyyy-mm-dd"},
             )
         for line in contract.settlement:
+            settled = line.settled
             _row(
                 sheet,
                 [
@@ -252,9 +247,32 @@ def render_xlsx(report: ReviewReport, lang: str = "zh") -> bytes:
                     line.currency,
                     line.due_date,
                     line.type,
+                    settled.amount if settled else None,
+                    settled.currency if settled else None,
+                    settled.rate if settled else None,
+                    settled.rate_date if settled else None,
+                    (t("estimate") if settled.estimate else None) if settled else None,
+                    line.left_out.amount if line.left_out else None,
+                    line.left_out.reason.get(lang) if line.left_out else None,
                 ],
-                {7: MONEY, 9: "yyyy-mm-dd"},
+                {7: MONEY, 9: "yyyy-mm-dd", **settlement_formats},
             )
+        total = contract.settlement_total
+        if total is not None:
+            for key in ("due", "not_yet_due", "pending_milestone", "refunds_owed"):
+                _row(
+                    sheet,
+                    [
+                        contract.number,
+                        *[None] * 4,
+                        t("settlement_total"),
+                        t(f"total_{key}"),
+                        *[None] * 4,
+                        getattr(total, key),
+                        total.currency,
+                    ],
+                    {11: MONEY},
+                )
     _widths(sheet)
 
     sheet = _sheet(book, "tickets", lang)
