@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 from lianxing.cli import app
 from lianxing.contracts.document import DocumentError
 from lianxing.contracts.service import catalog_facts, check_contract, workspace_catalog
-from lianxing.domain.contract_audit import audit
+from lianxing.domain.contract_audit import AuditRates, audit
+from lianxing.domain.contract_evaluation import SettlementRates
 from lianxing.domain.contracts import Contract, ContractInputError, parse_contract
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -139,6 +141,48 @@ def test_payment_before_evidence_compares_money_due_before_the_first_possible_mi
     ]
     assert len(findings) == 1
     assert "54% of the money (6500 of 12000 USD)" in findings[0].message_en
+
+
+def _payment_messages(contract: Contract, rates: AuditRates | None = None) -> list[str]:
+    findings = audit(contract, catalog_facts(workspace_catalog(None)), rates=rates)
+    return [f.message_en for f in findings if f.code == "payment.before_evidence"]
+
+
+def test_payment_before_evidence_converts_fees_in_several_currencies_when_rates_are_given() -> None:
+    # The clean fixture with a setup of 56000 CNY at signing. Due before 2026-01-30: the
+    # setup and January's 500 USD. Per currency: CNY 100 %, USD 500 / 6000 = 8 %.
+    fees = _clean().document["fees"]
+    cny_setup = _with(fees=[{**fees[0], "amount": 56000, "currency": "CNY"}, *fees[1:]])
+    day = dt.date(2026, 2, 20)
+
+    # No rates: each currency on its own, and the finding says the verdict hangs on the rates.
+    assert _payment_messages(cny_setup) == [
+        "100% of the CNY fees (56000 of 56000 CNY) is due before 2026-01-30; the fees are in "
+        "CNY, USD and fx_rates has no rates to convert them, so each currency is compared on "
+        "its own (whether over half of all the money is due early depends on the rates); tie "
+        "payment to verifiable KPI milestones"
+    ]
+    # 0.14 USD per CNY: 56000 → 7840.00 USD; (7840 + 500) / (7840 + 3000 + 3000) = 60 %.
+    dear = AuditRates(day, SettlementRates("USD", {("CNY", day): Decimal("0.14")}))
+    assert _payment_messages(cny_setup, dear) == [
+        "60% of the money (8340.00 of 13840.00 USD; the fees in CNY, USD converted to USD at "
+        "the fx_rates of 2026-02-20, an estimate) is due before 2026-01-30; tie payment to "
+        "verifiable KPI milestones"
+    ]
+    # 0.07: 56000 → 3920.00; (3920 + 500) / 9920 = 45 %: not over half.
+    cheap = AuditRates(day, SettlementRates("USD", {("CNY", day): Decimal("0.07")}))
+    assert _payment_messages(cny_setup, cheap) == []
+
+    # Over half in every currency (USD: a 6000 fee at signing, 6500 / 12000 = 54 %): over half
+    # of all the money whatever the rate, and the finding says that too.
+    tools = {**fees[0], "id": "tools", "amount": 6000}
+    both = _with(fees=[{**fees[0], "amount": 56000, "currency": "CNY"}, tools, *fees[1:]])
+    messages = _payment_messages(both)
+    assert [m.split(" is due")[0] for m in messages] == [
+        "100% of the CNY fees (56000 of 56000 CNY)",
+        "54% of the USD fees (6500 of 12000 USD)",
+    ]
+    assert all("over half in every currency, so over half of all the money" in m for m in messages)
 
 
 def test_exclusivity_severity_grows_with_months_and_scope() -> None:

@@ -351,3 +351,22 @@ def test_an_exit_kept_shut_by_a_fake_order_opens_once_the_order_is_confirmed(
     assert code == 0, err
     assert "do not count towards the exit clause's KPI" in text
     assert "不计入退出条款的 KPI" in text
+
+
+def test_contract_check_weighs_fees_in_two_currencies_at_the_latest_fx_rates(
+    workspace: Workspace, facts: None
+) -> None:
+    # two_currencies.yaml has no milestone: all money with a due date is due before any
+    # evidence. At the latest rate in fx_rates (0.16 on 2026-02-20): 2000 USD + 3 × 3000 CNY
+    # × 0.16 = 2000 + 1440 = 3440.00 USD, all of it early.
+    args = ["contract", "check", str(FIXTURES / "two_currencies.yaml"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output  # high-severity findings
+    (payment,) = [
+        f for f in json.loads(result.stdout)["findings"] if f["code"] == "payment.before_evidence"
+    ]
+    assert payment["message"]["en"].startswith(
+        "100% of the money (3440.00 of 3440.00 USD; the fees in CNY, USD converted to USD at "
+        "the fx_rates of 2026-02-20, an estimate) is due before any measurable milestone"
+    )
+    assert "按 fx_rates 2026-02-20 的汇率换算为 USD，为估算" in payment["message"]["zh"]

@@ -81,7 +81,7 @@ def contract_check(
         if ws is not None:
             with ws.session() as session:
                 cases = case_statuses(session)
-        report = check_contract(file, workspace_catalog(ws), cases)
+        report = check_contract(file, workspace_catalog(ws), cases, ws)
     except DocumentError as exc:
         _fail_lines(exc.lines)
     finally:

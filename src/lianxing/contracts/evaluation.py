@@ -21,12 +21,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from lianxing.contracts.rates import settlement_currency, settlement_rates
 from lianxing.contracts.service import (
     ContractError,
     get_contract_row,
@@ -38,12 +38,10 @@ from lianxing.domain.contract_evaluation import (
     ConfirmedOrder,
     SeriesRequest,
     SettlementRateMissing,
-    SettlementRates,
     Statement,
     Window,
     WindowValue,
     evaluate,
-    foreign_currencies,
     plan,
 )
 from lianxing.domain.contracts import Contract
@@ -115,7 +113,7 @@ def evaluate_contract(
     launch = _launch_date(contract, infos)
     hashes = {clause: locked["hash"] for clause, locked in definitions["clauses"].items()}
     currency = settlement_currency(contract, catalog)
-    rates = _settlement_rates(ws, contract, currency, as_of)
+    rates = settlement_rates(ws, contract, currency, as_of)
     requests = plan(contract, launch, as_of)
     confirmed = _confirmed_orders(ws, infos, requests)
     calculator = _WindowCalculator(
@@ -155,42 +153,6 @@ def evaluate_contract(
             ],
         )
     return statement()
-
-
-def settlement_currency(contract: Contract, catalog: Catalog) -> str:
-    """The currency the statement settles in: the contract's ``settlement_currency``, else
-    the reporting currency of its first KPI clause that has one (its ``currency`` option,
-    else the locked definition's default), else its first fee's currency, else USD."""
-    if contract.settlement_currency is not None:
-        return contract.settlement_currency
-    for clause in contract.kpis:
-        definition = catalog.definitions.get(clause.kpi)
-        reporting = (
-            definition.effective_options(clause.options).get("currency") if definition else None
-        )
-        if isinstance(reporting, str):
-            return reporting
-    return contract.fees[0].currency if contract.fees else "USD"
-
-
-def _settlement_rates(
-    ws: Workspace, contract: Contract, currency: str, as_of: dt.date
-) -> SettlementRates:
-    """``fx_rates`` of the currencies the fees and refunds are in, up to ``as_of`` (a rate
-    is never taken from a later day)."""
-    currencies = foreign_currencies(contract, currency)
-    if not currencies:
-        return SettlementRates(currency)
-    table = ws.warehouse.table("fx_rates")
-    table = table.filter(table.currency.isin(sorted(currencies)) & (table.date <= as_of))
-    found = ws.warehouse.ibis.to_pyarrow(table.select("date", "currency", "rate_to_usd"))
-    return SettlementRates(
-        currency,
-        {
-            (str(row["currency"]), row["date"]): Decimal(repr(float(row["rate_to_usd"])))
-            for row in found.to_pylist()
-        },
-    )
 
 
 def _confirmed_orders(

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lianxing.contracts.document import DocumentError, YamlDocument, jsonable, load_contract
+from lianxing.contracts.rates import latest_rates
 from lianxing.db.audit import record
 from lianxing.db.models import Store
 from lianxing.db.models_contracts import Contract as ContractRow
@@ -75,12 +76,17 @@ class CheckReport:
 
 
 def check_contract(
-    path: Path, catalog: Catalog, cases: Mapping[int, str] | None = None
+    path: Path,
+    catalog: Catalog,
+    cases: Mapping[int, str] | None = None,
+    ws: Workspace | None = None,
 ) -> CheckReport:
     """The risk audit of a contract file (raises DocumentError for malformed files);
-    ``cases`` gives the workspace's case-study statuses by id (see ``agencies.service``)."""
+    ``cases`` gives the workspace's case-study statuses by id (see ``agencies.service``);
+    with a workspace, fees in several currencies are compared at its latest ``fx_rates``."""
     contract, document = load_contract(path)
-    findings = audit(contract, catalog_facts(catalog), cases)
+    rates = latest_rates(ws, contract, catalog) if ws is not None else None
+    findings = audit(contract, catalog_facts(catalog), cases, rates)
     return CheckReport(
         document.file, contract, findings, [document.line_of(f.path) for f in findings]
     )

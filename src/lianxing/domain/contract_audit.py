@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from lianxing.domain.contract_evaluation import SettlementRates
 from lianxing.domain.contracts import Contract, FeeType, Severity, Target, add_months
 from lianxing.domain.credit_code import check_credit_code
 from lianxing.domain.targets import Comparator
@@ -38,6 +39,15 @@ class Finding:
         if line is not None:
             body["line"] = line
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRates:
+    """The ``fx_rates`` of one day, to weigh fees in different currencies against each other
+    before signing (an estimate: the fees fall due later, at other rates)."""
+
+    day: dt.date
+    rates: SettlementRates  # the settlement currency and the rates of ``day``
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +118,14 @@ def audit(
     contract: Contract,
     catalog: Mapping[str, KpiFacts],
     cases: Mapping[int, str] | None = None,
+    rates: AuditRates | None = None,
 ) -> list[Finding]:
     """Every finding, high severity first, then by path.
 
     ``cases`` gives the status ("verified" or "claimed") of the workspace's case studies by
-    id; a cited case that is not verified there (or not there at all) is reported.
+    id; a cited case that is not verified there (or not there at all) is reported. ``rates``
+    convert fees in different currencies to one before they are compared (see
+    :func:`_payment_before_evidence`).
     """
     findings = [
         *_agency_identity(contract),
@@ -124,7 +137,7 @@ def audit(
         *_fees(contract),
         *_guarantees(contract.document),
         *_exclusivity(contract),
-        *_payment_before_evidence(contract),
+        *_payment_before_evidence(contract, rates),
     ]
     order = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
     return sorted(findings, key=lambda f: (order[f.severity], f.path, f.code))
@@ -355,15 +368,20 @@ def earliest_evidence(contract: Contract) -> dt.date | None:
     return min(launch + dt.timedelta(days=m.consecutive_days - 1) for m in contract.milestones)
 
 
-def _payment_before_evidence(contract: Contract) -> Iterator[Finding]:
-    evidence = earliest_evidence(contract)
-    totals: dict[str, Decimal] = {}
-    before: dict[str, Decimal] = {}
+def _payment_before_evidence(contract: Contract, rates: AuditRates | None) -> Iterator[Finding]:
+    """More than half of the money due before the first milestone could be met.
 
-    def add(currency: str, amount: Decimal, due: dt.date | None) -> None:
-        totals[currency] = totals.get(currency, Decimal(0)) + amount
-        if due is not None and (evidence is None or due < evidence):
-            before[currency] = before.get(currency, Decimal(0)) + amount
+    Fees in one currency are compared as they are. Fees in several are converted to the
+    settlement currency with ``rates`` when given. Without rates each currency is compared on
+    its own, and the finding says so: the share of all the money is a weighted average of the
+    shares per currency, so it is over half when every currency is, never over half when none
+    is, and otherwise depends on the rates.
+    """
+    evidence = earliest_evidence(contract)
+    due: list[tuple[str, Decimal, bool]] = []  # currency, amount, due before the evidence
+
+    def add(currency: str, amount: Decimal, day: dt.date | None) -> None:
+        due.append((currency, amount, day is not None and (evidence is None or day < evidence)))
 
     for fee in contract.fees:
         if fee.amount is None:
@@ -378,21 +396,81 @@ def _payment_before_evidence(contract: Contract) -> Iterator[Finding]:
                 add(fee.currency, fee.amount, None)
             case FeeType.PERCENT_OF_KPI:
                 pass
-    for currency, total in sorted(totals.items()):
-        early = before.get(currency, Decimal(0))
-        if total > 0 and early / total > Decimal("0.5"):
-            share = int((early / total * 100).to_integral_value())
-            when = evidence.isoformat() if evidence else "任何可衡量的里程碑"
-            when_en = evidence.isoformat() if evidence else "any measurable milestone"
-            yield Finding(
-                "payment.before_evidence",
-                Severity.HIGH,
-                f"{share}% 的费用（{early} / {total} {currency}）在{when}之前就要支付，"
-                "付款应与可核实的 KPI 里程碑挂钩",
-                f"{share}% of the money ({early} of {total} {currency}) is due before "
-                f"{when_en}; tie payment to verifiable KPI milestones",
-                "fees",
+    when = evidence.isoformat() if evidence else "任何可衡量的里程碑"
+    when_en = evidence.isoformat() if evidence else "any measurable milestone"
+    currencies = sorted({currency for currency, _, _ in due})
+    if len(currencies) > 1 and rates is not None:
+        settlement = rates.rates.currency
+        converted = [
+            (
+                settlement,
+                rates.rates.convert(amount, currency, None, rates.day, "fee").amount,
+                early,
             )
+            for currency, amount, early in due
+        ]
+        for _, share, early, total in _early_shares(converted):
+            listed = "、".join(currencies)
+            yield _payment_finding(
+                f"{share}% 的费用（{early} / {total} {settlement}；{listed} 的费用按 fx_rates "
+                f"{rates.day.isoformat()} 的汇率换算为 {settlement}，为估算）在{when}之前就要支付",
+                f"{share}% of the money ({early} of {total} {settlement}; the fees in "
+                f"{', '.join(currencies)} converted to {settlement} at the fx_rates of "
+                f"{rates.day.isoformat()}, an estimate) is due before {when_en}",
+            )
+        return
+    shares = _early_shares(due)
+    for currency, share, early, total in shares:
+        if len(currencies) == 1:
+            yield _payment_finding(
+                f"{share}% 的费用（{early} / {total} {currency}）在{when}之前就要支付",
+                f"{share}% of the money ({early} of {total} {currency}) is due before {when_en}",
+            )
+            continue
+        # Several currencies and no rate to weigh them: each is compared on its own.
+        if len(shares) == len(currencies):
+            zh = "每个币种都超过一半，按任何汇率合计也超过一半"
+            en = "over half in every currency, so over half of all the money at any rate"
+        else:
+            zh = "合计是否超过一半取决于汇率"
+            en = "whether over half of all the money is due early depends on the rates"
+        yield _payment_finding(
+            f"{currency} 费用的 {share}%（{early} / {total} {currency}）在{when}之前就要支付；"
+            f"费用分属 {'、'.join(currencies)}，fx_rates 中没有可用于换算的汇率，按币种分别比较"
+            f"（{zh}）",
+            f"{share}% of the {currency} fees ({early} of {total} {currency}) is due before "
+            f"{when_en}; the fees are in {', '.join(currencies)} and fx_rates has no rates "
+            f"to convert them, so each currency is compared on its own ({en})",
+        )
+
+
+def _early_shares(
+    due: Sequence[tuple[str, Decimal, bool]],
+) -> list[tuple[str, int, Decimal, Decimal]]:
+    """Per currency with over half of its money due early: the share in %, early, total."""
+    totals: dict[str, Decimal] = {}
+    before: dict[str, Decimal] = {}
+    for currency, amount, early in due:
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+        if early:
+            before[currency] = before.get(currency, Decimal(0)) + amount
+    over = []
+    for currency, total in sorted(totals.items()):
+        early_amount = before.get(currency, Decimal(0))
+        if total > 0 and early_amount / total > Decimal("0.5"):
+            share = int((early_amount / total * 100).to_integral_value())
+            over.append((currency, share, early_amount, total))
+    return over
+
+
+def _payment_finding(zh: str, en: str) -> Finding:
+    return Finding(
+        "payment.before_evidence",
+        Severity.HIGH,
+        f"{zh}，付款应与可核实的 KPI 里程碑挂钩",
+        f"{en}; tie payment to verifiable KPI milestones",
+        "fees",
+    )
 
 
 def _agency_identity(contract: Contract) -> Iterator[Finding]:
