@@ -12,6 +12,7 @@ from lianxing.domain.kpi import (
     KpiValue,
     Number,
     Ref,
+    change,
     content_hash,
     evaluate,
     formula_refs,
@@ -47,3 +48,9 @@ def test_zero_denominator_and_missing_values() -> None:
 def test_content_hash_ignores_key_order() -> None:
     assert content_hash({"a": 1, "b": {"x": True}}) == content_hash({"b": {"x": True}, "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
+
+
+def test_a_change_of_money_carries_no_float_noise() -> None:
+    # 180876.47 - 176711.01 is 4165.459999999992 in floating point.
+    body = change(KpiValue(180876.47), KpiValue(176711.01))
+    assert body is not None and body["change"] == 4165.46

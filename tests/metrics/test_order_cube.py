@@ -144,3 +144,23 @@ def test_a_refresh_told_which_tables_changed_rereads_only_their_cubes(
     assert _values(told) == _values(_october(make_engine(warehouse)))
     with pytest.raises(KpiRequestError, match="unknown fact table order"):
         engine.refresh(dt.datetime(2026, 10, 20), ["order"])
+
+
+def test_sums_of_money_are_read_without_float_noise(warehouse: Warehouse) -> None:
+    # 0.10 + 0.20 is 0.30000000000000004 in floating point; a sum of money shows 0.3.
+    cents = {
+        "orders": [
+            _order(1, "C1", T(2026, 10, 5, 18), "shipped", "USD"),
+            _order(1, "C2", T(2026, 10, 6, 18), "shipped", "USD"),
+        ],
+        "order_lines": [
+            _line(1, "C1", "1", "S1", 1, 0.10, "USD"),
+            _line(1, "C2", "1", "S1", 1, 0.20, "USD"),
+        ],
+    }
+    load_facts(warehouse, cents)
+    matrix = make_engine(warehouse).compute(
+        periods=[parse_period(OCT)], scopes=[Scope.store(1)], kpis=["gmv", "aov"]
+    )
+    assert matrix.value("gmv", OCT, S1) == 0.3
+    assert matrix.value("aov", OCT, S1) == pytest.approx(0.15, rel=1e-12)

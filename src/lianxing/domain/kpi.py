@@ -617,7 +617,9 @@ def change(current: KpiValue, base: KpiValue | None) -> dict[str, Any] | None:
         return None
     body: dict[str, Any] = base.to_json()
     if current.value is not None and base.value is not None:
-        body["change"] = current.value - base.value
+        # Rounded past any KPI's precision: the difference of 180876.47 and 176711.01 is
+        # 4165.459999999992 in floating point.
+        body["change"] = round(current.value - base.value, 9)
         body["change_pct"] = (
             None if base.value == 0 else (current.value - base.value) / abs(base.value)
         )

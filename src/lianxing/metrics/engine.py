@@ -42,6 +42,7 @@ from lianxing.domain.kpi import (
     BinOp,
     Formula,
     KpiGrid,
+    KpiKind,
     KpiMatrix,
     Number,
     OptionValue,
@@ -123,7 +124,8 @@ _MEASURE_SOURCES: dict[str, tuple[str, ...]] = {
 }
 _COVERED_COLUMN = dict(_SOURCE_COVERAGE.values())
 _ORDER_TABLES = ("orders", "order_lines")
-# The fact tables each cube source reads (a refresh re-reads a source only if one changed).
+# The fact tables each cube source reads (a refresh re-reads a source only if one changed);
+# money sources read ``fx_rates`` too: a changed rate changes their values.
 _SOURCE_READS: dict[str, tuple[str, ...]] = {
     "order_days": (*_ORDER_TABLES, "fx_rates"),
     "refund_rd": ("refunds", "fx_rates"),
@@ -140,18 +142,6 @@ _SOURCE_READS: dict[str, tuple[str, ...]] = {
 _COVERAGE_COLUMNS = {
     "orders": (("orders", "purchase_ts"), ("refunds", "refund_ts"), ("returns", "return_ts")),
 }
-# The cube with a row for every local day that has facts of a table (coverage follows it
-# on refresh). Money sources also read ``fx_rates``: a changed rate changes their values.
-_COVERING_SOURCE = {
-    "orders": "order_days",
-    "refunds": "refund_rd",
-    "returns": "return_rd",
-    "ad_daily": "ads",
-    "traffic_daily": "traffic",
-    "fees": "fees",
-}
-
-
 _MONEY_COLUMNS = {
     "item_price",
     "item_tax",
@@ -259,6 +249,8 @@ class _CubeState:
     stores: list[StoreInfo]
     frames: dict[str, _CubeRows]  # raw daily cubes, original currencies
     coverage: dict[str, dict[int, tuple[int, int]]]  # fact table -> store -> first/last local day
+    # Per fact table read for coverage (``orders`` coverage joins orders, refunds, returns).
+    fact_coverage: dict[str, dict[int, tuple[int, int]]] = field(default_factory=dict)
     period_frames: dict[str, Frame] = field(default_factory=dict)
     # For refreshes on DuckDB: the window's queries and their SQL, compiled once.
     queries: FactQueries | None = None
@@ -384,7 +376,15 @@ class KpiEngine:
         for kpi_id in selected:
             values, codes, parts = evaluator.kpi(kpi_id, effective[kpi_id])
             for role in ROLES if compare else ("current",):
-                grids[role][kpi_id] = _grid(values, codes, parts, instances, role, len(periods))
+                grids[role][kpi_id] = _grid(
+                    values,
+                    codes,
+                    parts,
+                    instances,
+                    role,
+                    len(periods),
+                    self._is_sum(kpi_id),
+                )
         matrix = KpiMatrix(
             definitions={k: self.catalog.definitions[k] for k in selected},
             periods=[p.label for p in periods],
@@ -398,6 +398,11 @@ class KpiEngine:
         )
         matrix.resolved.update(evaluation.resolved)
         return matrix
+
+    def _is_sum(self, kpi_id: str) -> bool:
+        """Money or a count that adds up over days and stores (AOV, a ratio, does not)."""
+        definition = self.catalog.definitions[kpi_id]
+        return definition.kind is KpiKind.ADDITIVE and definition.unit in _SUMMED_UNITS
 
     # -- cubes -------------------------------------------------------------------------
     def cube_state(
@@ -521,24 +526,51 @@ class KpiEngine:
         """
         state = self._cubes[mode]
         if table not in state.coverage:
-            self._load_coverage(state, mode, None, {table, *wanted} - set(state.coverage))
+            self._load_coverage(state, mode, {table, *wanted} - set(state.coverage))
         return state.coverage[table]
 
     def _load_coverage(
-        self, state: _CubeState, mode: str, since: dt.datetime | None, tables: set[str]
+        self, state: _CubeState, mode: str, tables: set[str], changed: set[str] | None = None
     ) -> None:
-        """First and last local day per store of ``tables`` in one query; with ``since``,
-        only facts from then on, merged into what is known."""
+        """First and last local day per store of ``tables``, from each fact table they
+        cover, in one query: of the facts not read yet, and of those in ``changed``
+        (``None``: all) again; the others' are kept."""
         if not tables:
             return
-        columns = sorted(
+        pairs = {
             pair
             for table in tables
             for pair in _COVERAGE_COLUMNS.get(table, ((table, _COVERED_COLUMN[table]),))
+        }
+        columns = sorted(
+            (fact, column)
+            for fact, column in pairs
+            if fact not in state.fact_coverage or changed is None or fact in changed
         )
-        queries = self._queries(state, mode)
-        frame = _fetch(self.backend, queries.coverage(columns, since))
-        facts = frame["fact"]
+        if columns:
+            self._read_fact_coverage(state, mode, columns)
+        for table in tables:
+            found: dict[int, tuple[int, int]] = {}
+            for fact, _ in _COVERAGE_COLUMNS.get(table, ((table, ""),)):
+                for store_id, (first_day, last_day) in state.fact_coverage[fact].items():
+                    if table == "cogs":  # a unit cost applies to every later order
+                        last_day = dt.date.max.toordinal()
+                    known = found.get(store_id, (first_day, last_day))
+                    found[store_id] = (min(known[0], first_day), max(known[1], last_day))
+            state.coverage[table] = found
+
+    def _read_fact_coverage(
+        self, state: _CubeState, mode: str, columns: Sequence[tuple[str, str]]
+    ) -> None:
+        if state.queries is not None:  # DuckDB, after the cubes were read: SQL kept
+            queries = state.queries
+            key = "coverage:" + ",".join(f"{t}.{c}" for t, c in columns)
+            if key not in state.compiled:
+                state.compiled[key] = sql_of(self.backend, queries.coverage(columns))
+            frame = _frame(self.backend.con.sql(state.compiled[key]).to_arrow_table())
+        else:
+            queries = self._queries(state, mode)
+            frame = _fetch(self.backend, queries.coverage(columns))
         dated = frame["local_day"] > 0  # days already
         for end in ("first", "last"):
             instants = frame[end]
@@ -547,21 +579,17 @@ class KpiEngine:
                 instants // 86_400_000_000 + _EPOCH,
                 queries.local_days(frame["store_id"], instants),
             )
-        for covered_table in tables:
-            pairs = _COVERAGE_COLUMNS.get(covered_table, ((covered_table, ""),))
-            rows = np.isin(facts, [fact for fact, _ in pairs])
-            found = dict(state.coverage.get(covered_table, {}))
-            for store_id, first_day, last_day in zip(
-                frame["store_id"][rows].tolist(),
-                frame["first"][rows].tolist(),
-                frame["last"][rows].tolist(),
-                strict=True,
-            ):
-                if covered_table == "cogs":  # a unit cost applies to every later order
-                    last_day = dt.date.max.toordinal()
-                known = found.get(store_id, (first_day, last_day))
-                found[store_id] = (min(known[0], first_day), max(known[1], last_day))
-            state.coverage[covered_table] = found
+        for fact, _ in columns:
+            rows = frame["fact"] == fact
+            state.fact_coverage[fact] = {
+                int(store_id): (int(first_day), int(last_day))
+                for store_id, first_day, last_day in zip(
+                    frame["store_id"][rows].tolist(),
+                    frame["first"][rows].tolist(),
+                    frame["last"][rows].tolist(),
+                    strict=True,
+                )
+            }
 
     def _refresh_cubes(
         self,
@@ -608,20 +636,18 @@ class KpiEngine:
             rows = state.frames[source]
             replaced[source] = (rows.from_day(from_day.toordinal()), frame)
             rows.replace_from(from_day.toordinal(), frame)
-        # Facts before the change are unchanged: extend what is known, from the fresh rows
-        # where a cube has a row for every day with facts of the table, else by a query.
-        queried = set()
-        for table in state.coverage:
-            facts = [fact for fact, _ in _COVERAGE_COLUMNS.get(table, ((table, ""),))]
-            if not touched(facts):
-                continue
-            covering = [_COVERING_SOURCE.get(fact, "") for fact in facts if touched((fact,))]
-            if all(source in replaced for source in covering):
-                for source in covering:
-                    _extend_coverage(state.coverage[table], replaced[source][1])
-            else:
-                queried.add(table)
-        self._load_coverage(state, mode, changed_since, queried)
+        # Where a store has facts is read again for the changed tables: new facts may lie
+        # beyond the cubes' window, and replaced ones may have left a store's last days.
+        self._load_coverage(
+            state,
+            mode,
+            {
+                table
+                for table in state.coverage
+                if touched(fact for fact, _ in _COVERAGE_COLUMNS.get(table, ((table, ""),)))
+            },
+            changed,
+        )
         state.changed_from = from_day.toordinal()
         return replaced
 
@@ -1058,15 +1084,14 @@ class _Evaluator:
         notes: dict[tuple[int, int], list[str]] = {}
         if self._pending_counts is None:
             return notes
-        for p in range(n_periods):
-            i = self.instances.labels.index((p, "current"))
-            for g in range(len(self.scopes)):
-                count = self._pending_counts[i, g]
-                if count > 0:
-                    notes[(p, g)] = [
-                        f"{int(count)} 个未定价订单计入订单数和销量，但不计入金额 / {int(count)} "
-                        "pending orders without a price count in orders and units but add no money"
-                    ]
+        rows = [self.instances.labels.index((p, "current")) for p in range(n_periods)]
+        counts = self._pending_counts[rows]
+        for p, g in zip(*np.nonzero(counts > 0), strict=True):  # only the cells with any
+            count = int(counts[p, g])
+            notes[(int(p), int(g))] = [
+                f"{count} 个未定价订单计入订单数和销量，但不计入金额 / {count} "
+                "pending orders without a price count in orders and units but add no money"
+            ]
         return notes
 
     # -- period aggregates -------------------------------------------------------------
@@ -1181,40 +1206,39 @@ def _grid(
     instances: _Instances,
     role: str,
     n_periods: int,
+    summed: bool,
 ) -> KpiGrid:
+    """One role's rows of a KPI. Sums of money and counts (``summed``: no division in the
+    formula; and the summed parts of any KPI) are rounded to 1e-6: differences of prefix
+    sums carry float noise in the last bits (180876.46999999986 for 180876.47), which
+    nobody should have to read."""
     rows = [instances.labels.index((p, role)) for p in range(n_periods)]
 
-    def cells(array: Array) -> list[list[float | None]]:
-        picked = array[rows]
+    def cells(array: Array, rounded: bool) -> list[list[float | None]]:
+        picked = np.round(array[rows], _SUM_DECIMALS) if rounded else array[rows]
         boxed = picked.astype(object)  # Python floats, with None where NaN
         boxed[np.isnan(picked)] = None
         result: list[list[float | None]] = boxed.tolist()
         return result
 
     return KpiGrid(
-        values=cells(np.where(codes == OK, values, np.nan)),
+        values=cells(np.where(codes == OK, values, np.nan), summed),
         reasons=_REASON_TEXT[codes[rows]].tolist(),
-        parts={name: cells(array) for name, array in parts.items()} if role == "current" else {},
+        parts={name: cells(array, name in _SUMMED_PARTS) for name, array in parts.items()}
+        if role == "current"
+        else {},
     )
 
 
+_SUMMED_UNITS = frozenset({Unit.CURRENCY, Unit.COUNT})
+# Parts that are sums of money or counts (account-health components and medians are not).
+_SUMMED_PARTS = frozenset(
+    {"numerator", "denominator", "gross", "refunds", "pending_orders", "stores_with_data"}
+)
+_SUM_DECIMALS = 6
+
+
 _EPOCH = dt.date(1970, 1, 1).toordinal()
-
-
-def _extend_coverage(coverage: dict[int, tuple[int, int]], frame: Frame) -> None:
-    """Widen each store's first/last day with the days of ``frame``'s rows."""
-    if not frame["day"].size:
-        return
-    stores, inverse = np.unique(frame["store_id"], return_inverse=True)
-    firsts = np.full(stores.size, np.iinfo(np.int64).max)
-    lasts = np.full(stores.size, np.iinfo(np.int64).min)
-    np.minimum.at(firsts, inverse, frame["day"])
-    np.maximum.at(lasts, inverse, frame["day"])
-    for store_id, first_day, last_day in zip(
-        stores.tolist(), firsts.tolist(), lasts.tolist(), strict=True
-    ):
-        known = coverage.get(store_id, (first_day, last_day))
-        coverage[store_id] = (min(known[0], first_day), max(known[1], last_day))
 
 
 def _memoised(table: TableSource) -> TableSource:
