@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_facts import JAN1, order_rows, store_with_orders
 
+from contract_facts import JAN1, order_rows, store_with_orders
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.service import add_contract, workspace_catalog
 from lianxing.workspace import Workspace
