@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, inspect
 
 from lianxing.db import migrate, models_agency
@@ -19,14 +16,6 @@ TABLES = {
     "grant_freeze_items": models_agency.GrantFreezeItem,
     "remediation_plans": models_agency.RemediationPlan,
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def _tables(url: str) -> dict[str, list[str]]:

@@ -3,9 +3,6 @@ PostgreSQL, and removes them again."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, inspect
 
 from lianxing.db import migrate, models_alerts
@@ -19,14 +16,6 @@ TABLES = [
     models_alerts.AlertDelivery,
     models_alerts.Job,
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def test_alerts_migration_matches_the_models_and_downgrades(database_url: str) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, inspect
 
 from lianxing.db import migrate, models_contracts
@@ -16,14 +13,6 @@ TABLES = {
     "ticket_messages": models_contracts.TicketMessage,
     "sla_breaches": models_contracts.SlaBreach,
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def _tables(url: str) -> dict[str, list[str]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import create_engine, inspect
 
@@ -12,14 +10,6 @@ from lianxing.db.models import Base
 from lianxing.db.session import normalise_url
 
 load_all_models()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def _tables(url: str) -> set[str]:

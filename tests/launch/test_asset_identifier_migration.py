@@ -23,14 +23,6 @@ PLAIN = "launch.owner.secret@example.com"
 BEFORE_CHANGE = "old.owner.secret@example.com"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
-
-
 def _engine(url: str) -> Engine:
     return create_engine(normalise_url(url))
 

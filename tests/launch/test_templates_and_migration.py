@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from lianxing.db import migrate
 from lianxing.launch.templates import available_platforms, check_all_templates, load_template
 from lianxing.platforms.catalog import load_catalog
@@ -30,14 +26,6 @@ def test_site_overlays() -> None:
     assert "comp.us_sales_tax" in keys("amazon", "US")
     assert "comp.uk_vat" in keys("tiktok", "UK") and "doc.address_proof" in keys("tiktok", "US")
     assert load_template("amazon", "US").content_hash != load_template("amazon", "DE").content_hash
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def test_migration_matches_models_and_downgrades(database_url: str) -> None:

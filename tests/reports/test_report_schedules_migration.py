@@ -3,22 +3,11 @@ PostgreSQL, and drops them on downgrade."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, inspect
 
 from lianxing.db import migrate
 from lianxing.db.models_report_schedules import ReportSchedule, ReportScheduleRun
 from lianxing.db.session import normalise_url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def _columns(url: str) -> dict[str, list[str]]:

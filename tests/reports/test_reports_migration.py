@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import create_engine, inspect
 
 from lianxing.db import migrate
 from lianxing.db.models_reports import ReportSnapshot
 from lianxing.db.session import normalise_url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
 
 
 def _has_table(url: str) -> list[str] | None:
