@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from contract_facts import order_rows
 from lianxing.contracts.evaluation import evaluate_contract
 from lianxing.contracts.remediation import sync_remediation
 from lianxing.contracts.service import add_contract, workspace_catalog
@@ -76,26 +77,6 @@ def test_no_data_in_the_cure_window_is_not_a_miss() -> None:
     assert plan.status is PlanStatus.UNMEASURED and plan.exit_exercisable_from is None
 
 
-def _order(order_id: str, day: dt.date, amount: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    order = {
-        "store_id": 1,
-        "order_id": order_id,
-        "purchase_ts": dt.datetime.combine(day, dt.time(20, 0)),
-        "status": "shipped",
-        "currency": "USD",
-    }
-    line = {
-        "store_id": 1,
-        "order_id": order_id,
-        "line_id": "1",
-        "sku": "SKU-1",
-        "quantity": 1,
-        "item_price": amount,
-        "currency": "USD",
-    }
-    return order, line
-
-
 @pytest.fixture
 def signed(workspace: Workspace) -> int:
     with workspace.session() as session:
@@ -103,10 +84,10 @@ def signed(workspace: Workspace) -> int:
             session, platform="amazon", site="US", name="Xinghe US", launch_date=dt.date(2026, 1, 1)
         )
     orders = [
-        _order("A1", dt.date(2026, 1, 15), 1000),
-        _order("A2", dt.date(2026, 1, 20), 1000),
-        _order("B1", dt.date(2026, 2, 10), 1500),
-        _order("C1", dt.date(2026, 3, 5), 6000),
+        order_rows("A1", dt.date(2026, 1, 15), 1000),
+        order_rows("A2", dt.date(2026, 1, 20), 1000),
+        order_rows("B1", dt.date(2026, 2, 10), 1500),
+        order_rows("C1", dt.date(2026, 3, 5), 6000),
     ]
     with workspace.warehouse.batch("b-api", "api:amazon") as batch:
         batch.append("orders", [o for o, _ in orders])
