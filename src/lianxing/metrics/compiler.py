@@ -355,13 +355,10 @@ class FactQueries:
         return facts.mutate(day=facts.date)
 
     # -- coverage --------------------------------------------------------------------
-    def coverage(
-        self, columns: Sequence[tuple[str, str]], since: dt.datetime | None = None
-    ) -> ir.Table:
+    def coverage(self, columns: Sequence[tuple[str, str]]) -> ir.Table:
         """First and last fact per (fact table, store), whatever the window, for every
         (table, column) in one query; dates come back as midnight with ``local_day`` 1
-        (instants: 0, see :meth:`local_days`).
-        With ``since`` (naive UTC), only facts from then on (a day earlier for dates)."""
+        (instants: 0, see :meth:`local_days`)."""
         parts = []
         for name, column in columns:
             if name == "orders" and self.daily_orders is not None and self.timezone_mode != UTC:
@@ -370,10 +367,6 @@ class FactQueries:
             else:
                 facts = self._order_facts() if name == "orders" else self.table(name)
             is_date = facts[column].type().is_date()
-            if since is not None:
-                facts = facts.filter(
-                    facts[column] >= (since.date() - dt.timedelta(days=1) if is_date else since)
-                )
             value = facts[column].cast("timestamp")
             per_store = facts.group_by("store_id").aggregate(first=value.min(), last=value.max())
             parts.append(

@@ -432,20 +432,28 @@ class KpiEngine:
             self._cubes[mode] = state
         missing = (sources or set(_SOURCE_COVERAGE)) - set(state.frames) if with_cubes else set()
         if missing:
-            if self.backend.name == "duckdb":  # SQL kept for refreshes (see _query_cubes)
-                state.queries = state.queries or self._queries(state, mode)
-                fetched = self._query_cubes(state.queries, missing, state.compiled)
+            if self.backend.name == "duckdb":  # SQL kept for refreshes (see _fetch_kept)
+                fetched = self._query_cubes(
+                    self._kept_queries(state, mode), missing, state.compiled
+                )
             else:
                 fetched = self._query_cubes(self._queries(state, mode), missing)
             state.frames.update({source: _CubeRows(frame) for source, frame in fetched.items()})
         return state
 
-    def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
+    def _in_step(self, state: _CubeState, mode: str) -> bool:
+        """Bring the order cube, and the daily cube of the state's stores where it is read
+        (marketplace time), in step; whether the daily cube is read."""
         self.order_cube.sync()
-        daily: ir.Table | None = None
-        daily_refunds: ir.Table | None = None
         if self.daily_cube.stored and mode != UTC:
             self.daily_cube.ensure(state.stores)
+            return True
+        return False
+
+    def _queries(self, state: _CubeState, mode: str, window: Window | None = None) -> FactQueries:
+        daily: ir.Table | None = None
+        daily_refunds: ir.Table | None = None
+        if self._in_step(state, mode):
             daily, daily_refunds = self.daily_cube.table(), self.daily_cube.refund_table()
         return FactQueries(
             self.backend,
@@ -458,6 +466,16 @@ class KpiEngine:
             daily_refunds=daily_refunds,
         )
 
+    def _kept_queries(self, state: _CubeState, mode: str) -> FactQueries:
+        """The queries of the state's window, kept with it (DuckDB): SQL compiled from them
+        names their store→zone table, which stays registered while they live. The cubes
+        are brought in step, as :meth:`_queries` does."""
+        if state.queries is None:
+            state.queries = self._queries(state, mode)
+        else:
+            self._in_step(state, mode)
+        return state.queries
+
     def _query_cubes(
         self,
         queries: FactQueries,
@@ -465,21 +483,12 @@ class KpiEngine:
         compiled: dict[str, str] | None = None,
         from_day: dt.date | None = None,
     ) -> dict[str, Frame]:
-        """The daily rows of ``sources``. With ``compiled`` (DuckDB), each query's SQL is
-        compiled once into it and run again with only the rows from ``from_day`` on: the
-        filter outside the query reaches DuckDB's scan, and a refresh compiles nothing."""
+        """The daily rows of ``sources`` (from ``from_day`` on); with ``compiled``
+        (DuckDB), through SQL compiled once (:func:`_fetch_kept`)."""
+        where = f"WHERE day >= DATE '{from_day.isoformat()}'" if from_day else ""
 
         def fetch(name: str, expr: Callable[[], ir.Table]) -> Frame:
-            if compiled is None:
-                return _fetch(self.backend, expr())
-            if name not in compiled:
-                compiled[name] = sql_of(self.backend, expr())
-            after = f" WHERE day >= DATE '{from_day.isoformat()}'" if from_day else ""
-            return _frame(
-                self.backend.con.sql(
-                    f"SELECT * FROM ({compiled[name]}) AS cube{after}"
-                ).to_arrow_table()
-            )
+            return _fetch_kept(self.backend, compiled, name, expr, where)
 
         frames: dict[str, Frame] = {}
         builders = {
@@ -562,15 +571,14 @@ class KpiEngine:
     def _read_fact_coverage(
         self, state: _CubeState, mode: str, columns: Sequence[tuple[str, str]]
     ) -> None:
-        if state.queries is not None:  # DuckDB, after the cubes were read: SQL kept
-            queries = state.queries
-            key = "coverage:" + ",".join(f"{t}.{c}" for t, c in columns)
-            if key not in state.compiled:
-                state.compiled[key] = sql_of(self.backend, queries.coverage(columns))
-            frame = _frame(self.backend.con.sql(state.compiled[key]).to_arrow_table())
-        else:
-            queries = self._queries(state, mode)
-            frame = _fetch(self.backend, queries.coverage(columns))
+        kept = self.backend.name == "duckdb"
+        queries = self._kept_queries(state, mode) if kept else self._queries(state, mode)
+        frame = _fetch_kept(
+            self.backend,
+            state.compiled if kept else None,
+            "coverage:" + ",".join(f"{t}.{c}" for t, c in columns),
+            lambda: queries.coverage(columns),
+        )
         dated = frame["local_day"] > 0  # days already
         for end in ("first", "last"):
             instants = frame[end]
@@ -623,15 +631,8 @@ class KpiEngine:
             else {}
         )
         if stale - windowed:
-            if state.queries is None:  # kept: its store→zone table stays registered
-                state.queries = self._queries(state, mode)
-            else:  # in step, as _queries would make them
-                self.order_cube.sync()
-                if self.daily_cube.stored and mode != UTC:
-                    self.daily_cube.ensure(state.stores)
-            fresh.update(
-                self._query_cubes(state.queries, stale - windowed, state.compiled, from_day)
-            )
+            queries = self._kept_queries(state, mode)
+            fresh.update(self._query_cubes(queries, stale - windowed, state.compiled, from_day))
         for source, frame in fresh.items():
             rows = state.frames[source]
             replaced[source] = (rows.from_day(from_day.toordinal()), frame)
@@ -1208,8 +1209,8 @@ def _grid(
     n_periods: int,
     summed: bool,
 ) -> KpiGrid:
-    """One role's rows of a KPI. Sums of money and counts (``summed``: no division in the
-    formula; and the summed parts of any KPI) are rounded to 1e-6: differences of prefix
+    """One role's rows of a KPI. Sums of money and counts (``summed``: additive KPIs; and
+    the summed parts of any KPI) are rounded to 1e-6: differences of prefix
     sums carry float noise in the last bits (180876.46999999986 for 180876.47), which
     nobody should have to read."""
     rows = [instances.labels.index((p, role)) for p in range(n_periods)]
@@ -1256,6 +1257,24 @@ def _memoised(table: TableSource) -> TableSource:
 
 def _fetch(backend: BaseBackend, expr: Any) -> Frame:
     return _frame(backend.to_pyarrow(expr))
+
+
+def _fetch_kept(
+    backend: BaseBackend,
+    compiled: dict[str, str] | None,
+    key: str,
+    build: Callable[[], ir.Table],
+    where: str = "",
+) -> Frame:
+    """The rows of ``build()``. With ``compiled`` (DuckDB), its SQL is compiled once under
+    ``key`` and run again as it is, ``where`` outside it (DuckDB pushes the filter into
+    the scan): running it again, e.g. for a refresh's days, compiles nothing."""
+    if compiled is None:
+        return _fetch(backend, build())
+    if key not in compiled:
+        compiled[key] = sql_of(backend, build())
+    query = f"SELECT * FROM ({compiled[key]}) AS kept {where}"
+    return _frame(backend.con.sql(query).to_arrow_table())
 
 
 def _frame(table: pa.Table) -> Frame:
