@@ -74,7 +74,7 @@ class OrderCube:
     def __init__(self, backend: BaseBackend, table: TableSource) -> None:
         self.backend = backend
         self.fact_table = table
-        sources = [table(name).op() for name in (*_ORDER_FACTS, *_REFUND_FACTS)]
+        sources = [table(name).op() for name in CUBE_FACTS]
         # Only plain fact tables have a stored cube. A filtered source (a contract leaving
         # out manual facts or flagged batches) gets the same rows as an expression instead.
         self.stored = all(isinstance(op, ops.DatabaseTable) for op in sources)
@@ -113,10 +113,11 @@ class OrderCube:
         computation builds it."""
         if not self.stored or (self._synced and not force):
             return SyncResult("unchanged")
-        stored = self._stored_fingerprint()
+        existing = self.existing(CUBE_TABLE, STATE_TABLE, BATCH_ROWS_TABLE)
+        stored = self._stored_fingerprint(existing)
         if not rebuild and (stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None):
             return SyncResult("stale")
-        current = self._fingerprint()
+        current = self._fingerprint(existing)
         self._orphans = bool(stored and stored.get((_ORPHANS_FACT, "1")) is not None)
         if stored is None or stored.get((_LAYOUT_FACT, LAYOUT)) is None:
             result = self.rebuild(current)
@@ -154,7 +155,7 @@ class OrderCube:
         order days of new refunds and returns are noted for the daily cube."""
         lost = {
             fact: sum(n - current.get(k, 0) for k, n in known.items() if k[0] == fact)
-            for fact in (*_ORDER_FACTS, *_REFUND_FACTS)
+            for fact in CUBE_FACTS
         }
         result = SyncResult("unchanged")
         with self.transaction():
@@ -310,13 +311,17 @@ class OrderCube:
         )
 
     def tables_exist(self, *tables: str) -> bool:
+        return self.existing(*tables) == set(tables)
+
+    def existing(self, *tables: str) -> set[str]:
+        """Which of ``tables`` exist in the facts' schema (one query)."""
         schema = quote(self.database) if self.database else "current_schema()"
         names = ", ".join(quote(t) for t in tables)
         found = self.rows(
-            "SELECT count(*) FROM information_schema.tables "
+            "SELECT table_name FROM information_schema.tables "
             f"WHERE table_schema = {schema} AND table_name IN ({names})"
         )
-        return int(found[0][0]) == len(tables)
+        return {str(name) for (name,) in found}
 
     # -- the cube's shape ------------------------------------------------------------
     @staticmethod
@@ -342,14 +347,16 @@ class OrderCube:
         )
 
     # -- fingerprint -----------------------------------------------------------------
-    def _fingerprint(self) -> dict[tuple[str, str], int]:
+    def _fingerprint(self, existing: set[str] | None = None) -> dict[tuple[str, str], int]:
         """Rows per batch of every followed fact table: from the writer's batch ledger where
         it is complete and accounts for every row the table has (a row count, which DuckDB
         keeps without a scan), else counted from the table."""
-        facts = (*_ORDER_FACTS, *_REFUND_FACTS)
+        facts = CUBE_FACTS
         fingerprint: dict[tuple[str, str], int] = {}
         unaccounted = set(facts)
-        if self.tables_exist(BATCH_ROWS_TABLE):
+        if existing is None:
+            existing = self.existing(BATCH_ROWS_TABLE)
+        if BATCH_ROWS_TABLE in existing:
             ledger = self.rows(
                 f"SELECT fact, batch_id, row_count FROM {self.name(BATCH_ROWS_TABLE)} "
                 f"WHERE fact IN ({', '.join(quote(f) for f in facts)})"
@@ -392,16 +399,7 @@ class OrderCube:
             )
         return fingerprint
 
-    def _stored_fingerprint(self) -> dict[tuple[str, str], int] | None:
-        schema = quote(self.database) if self.database else "current_schema()"
-        existing = {
-            str(name)
-            for (name,) in self.rows(
-                "SELECT table_name FROM information_schema.tables "
-                f"WHERE table_schema = {schema} AND table_name IN "
-                f"({quote(CUBE_TABLE)}, {quote(STATE_TABLE)})"
-            )
-        }
+    def _stored_fingerprint(self, existing: set[str]) -> dict[tuple[str, str], int] | None:
         if STATE_TABLE not in existing or CUBE_TABLE not in existing:
             return None
         rows = self.rows(f"SELECT fact, batch_id, row_count FROM {self.name(STATE_TABLE)}")
